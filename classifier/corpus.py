@@ -1,0 +1,63 @@
+"""Reading labelled data (data/complaints.csv and any extra labelled files) for training and evaluation."""
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.errors import TrainingError
+from classifier.labels import LABEL_CODES
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    domain: str = ""
+    voice: str = ""
+
+
+def load_examples(paths: list[Path]) -> list[Example]:
+    """Rows with a non-empty `text` and a known `label`; other columns optional. Bad files raise."""
+    examples: list[Example] = []
+    for path in paths:
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.DictReader(handle)
+                fields = set(reader.fieldnames or [])
+                if not {"text", "label"} <= fields:
+                    raise TrainingError(
+                        f"训练文件缺少 text 或 label 列：{path}（现有列：{', '.join(sorted(fields))}）",
+                        f"training file {path} needs columns text and label (has: {', '.join(sorted(fields))})",
+                    )
+                for line, row in enumerate(reader, start=2):
+                    text, label = (row.get("text") or "").strip(), (row.get("label") or "").strip()
+                    if not text:
+                        continue
+                    if label not in LABEL_CODES:
+                        raise TrainingError(
+                            f"{path} 第 {line} 行的标签 {label!r} 不在标签集 {list(LABEL_CODES)} 中",
+                            f"{path} line {line}: label {label!r} is not one of {list(LABEL_CODES)}",
+                        )
+                    examples.append(Example(text, label, row.get("domain") or "", row.get("voice") or ""))
+        except FileNotFoundError:
+            raise TrainingError(f"找不到训练文件：{path}", f"training file not found: {path}") from None
+        except UnicodeDecodeError:
+            raise TrainingError(f"训练文件必须是 UTF-8：{path}", f"training file must be UTF-8: {path}") from None
+    missing = set(LABEL_CODES) - {e.label for e in examples}
+    if missing:
+        raise TrainingError(
+            f"训练数据缺少标签 {sorted(missing)}，每个标签都需要样本",
+            f"training data has no examples of {sorted(missing)}; every label needs some",
+        )
+    return examples
+
+
+def data_hash(paths: list[Path]) -> str:
+    """sha256 over the training files' bytes, in order: names the data a model was trained on."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,122 @@
+"""The scikit-learn Pipeline: normalise, jieba word n-grams + character n-grams, a linear classifier.
+
+One Pipeline object is trained, saved and served, so training and serving cannot drift. Every
+candidate here is linear in the TF-IDF features, which is what makes per-term evidence exact.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.naive_bayes import ComplementNB
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.svm import LinearSVC
+
+from classifier.normalize import normalize_all
+from classifier.segment import tokenize, tokenize_without_userdict
+
+CLASSIFIERS = ("logreg", "svm", "cnb", "sgd")
+FEATURES = ("word", "char", "both")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that defines a candidate model; stored in the manifest."""
+
+    classifier: str = "logreg"
+    features: str = "both"
+    userdict: bool = True
+    C: float = 10.0
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 3)
+    max_features: int = 150_000
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def name(self) -> str:
+        dict_part = "" if self.userdict or self.features == "char" else ", no userdict"
+        return f"{self.classifier} C={self.C:g} on {self.features}{dict_part}"
+
+
+def _word_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        tokenizer=tokenize if config.userdict else tokenize_without_userdict,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=config.word_ngrams,
+        min_df=1,
+        sublinear_tf=True,
+        max_features=config.max_features,
+        dtype=np.float32,
+    )
+
+
+def _char_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char",
+        lowercase=False,
+        ngram_range=config.char_ngrams,
+        min_df=2,
+        sublinear_tf=True,
+        max_features=config.max_features,
+        dtype=np.float32,
+    )
+
+
+def _classifier(config: PipelineConfig) -> ClassifierMixin:
+    if config.classifier == "logreg":
+        return LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed)
+    if config.classifier == "svm":
+        # Sigmoid calibration turns SVM margins into probabilities; still linear per fold.
+        return CalibratedClassifierCV(LinearSVC(C=config.C / 10, random_state=config.seed), cv=3, method="sigmoid")
+    if config.classifier == "cnb":
+        return ComplementNB(alpha=1.0 / config.C)
+    if config.classifier == "sgd":
+        return SGDClassifier(
+            loss="modified_huber", alpha=1e-4 / config.C, max_iter=50, tol=None, random_state=config.seed
+        )
+    raise ValueError(f"unknown classifier {config.classifier!r}; choose from {CLASSIFIERS}")
+
+
+def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
+    """A fresh, unfitted Pipeline for this configuration."""
+    config = config or PipelineConfig()
+    if config.features not in FEATURES:
+        raise ValueError(f"unknown features {config.features!r}; choose from {FEATURES}")
+    parts = []
+    if config.features in ("word", "both"):
+        parts.append(("word", _word_vectorizer(config)))
+    if config.features in ("char", "both"):
+        parts.append(("char", _char_vectorizer(config)))
+    return Pipeline(
+        [
+            ("normalize", FunctionTransformer(normalize_all)),
+            ("features", FeatureUnion(parts)),
+            ("classifier", _classifier(config)),
+        ]
+    )
+
+
+def linear_weights(classifier: Any) -> np.ndarray:
+    """(n_classes, n_features) weights w such that the class score is X @ w.T (+ bias).
+
+    For the calibrated SVM, the average of the per-fold SVMs: calibration is monotone per class, so
+    these weights rank terms the way the model does.
+    """
+    if isinstance(classifier, CalibratedClassifierCV):
+        return np.mean([linear_weights(c.estimator) for c in classifier.calibrated_classifiers_], axis=0)
+    if isinstance(classifier, ComplementNB):
+        return np.asarray(classifier.feature_log_prob_)
+    coef = np.asarray(classifier.coef_)
+    if coef.shape[0] == 1:  # binary case: sklearn stores one row
+        coef = np.vstack([-coef[0], coef[0]])
+    return coef

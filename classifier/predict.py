@@ -1,0 +1,169 @@
+"""Prediction: labels, calibrated probabilities, a review flag and readable evidence.
+
+`Predictor` is built once (from a verified bundle) and reused by the CLI, batch labelling and the API.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from classifier.bundle import Bundle, load_bundle
+from classifier.labels import LABEL_CODES, LABEL_ZH
+from classifier.normalize import normalize
+from classifier.pipeline import linear_weights
+from classifier.segment import tokenize
+
+EVIDENCE_TERMS = 6
+_PLACEHOLDERS = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED"}
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    second_label: str
+    needs_review: bool
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    model_version: str = ""
+
+    @property
+    def label_zh(self) -> str:
+        return LABEL_ZH[self.label]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result shape of PRODUCT.md, shared by the CLI and the API."""
+        return {
+            "label": self.label,
+            "label_zh": self.label_zh,
+            "confidence": self.confidence,
+            "probabilities": self.probabilities,
+            "second_label": self.second_label,
+            "needs_review": self.needs_review,
+            "evidence": self.evidence,
+            "model_version": self.model_version,
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """needs_review when confidence < min_confidence or top-two gap < min_margin."""
+
+    min_confidence: float = 0.6
+    min_margin: float = 0.2
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> Thresholds:
+        found = manifest.get("thresholds", {})
+        return cls(float(found.get("min_confidence", 0.6)), float(found.get("min_margin", 0.2)))
+
+    def flags(self, confidence: float, margin: float) -> bool:
+        return confidence < self.min_confidence or margin < self.min_margin
+
+
+class Predictor:
+    """A loaded model with its manifest; thread-safe for prediction."""
+
+    def __init__(self, model: Any, manifest: dict[str, Any], path: Path | None = None) -> None:
+        self.model = model
+        self.manifest = manifest
+        self.path = path
+        self.version = str(manifest.get("version", ""))
+        self.thresholds = Thresholds.from_manifest(manifest)
+        classes = list(model.classes_)
+        if sorted(classes) != sorted(LABEL_CODES):
+            # a model trained on a corpus missing a label cannot answer in the contract's shape
+            missing = sorted(set(LABEL_CODES) - set(classes))
+            raise ValueError(f"model lacks labels {missing}")
+        self._order = [classes.index(code) for code in LABEL_CODES]
+        features = model.named_steps["features"]
+        self._feature_names = np.asarray(features.get_feature_names_out(), dtype=object)
+        weights = linear_weights(model.named_steps["classifier"])[self._order]
+        # Relative weights: what pushes a class up against the average class.
+        self._relative = (weights - weights.mean(axis=0, keepdims=True)).astype(np.float32)
+
+    @classmethod
+    def load(cls, version_or_path: str | Path | None = None) -> Predictor:
+        bundle: Bundle = load_bundle(version_or_path)
+        return cls(bundle.model, bundle.manifest, bundle.path)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 4) probabilities in LABEL_CODES order."""
+        return np.asarray(self.model.predict_proba(list(texts)))[:, self._order]
+
+    def predict(self, texts: Sequence[str], evidence_terms: int = EVIDENCE_TERMS) -> list[Prediction]:
+        if not texts:
+            return []
+        texts = list(texts)
+        normalized = [normalize(t) for t in texts]
+        features = self.model[:-1].transform(texts)
+        proba = np.asarray(self.model[-1].predict_proba(features))[:, self._order]
+        features = sparse.csr_matrix(features)
+        results = []
+        for row, probs in enumerate(proba):
+            ranked = np.argsort(-probs)
+            best, second = int(ranked[0]), int(ranked[1])
+            confidence = float(probs[best])
+            margin = confidence - float(probs[second])
+            evidence = self._evidence(features[row], best, normalized[row], evidence_terms) if evidence_terms else []
+            results.append(
+                Prediction(
+                    label=LABEL_CODES[best],
+                    confidence=round(confidence, 4),
+                    probabilities={code: round(float(p), 4) for code, p in zip(LABEL_CODES, probs)},
+                    second_label=LABEL_CODES[second],
+                    needs_review=self.thresholds.flags(confidence, margin),
+                    evidence=evidence,
+                    model_version=self.version,
+                )
+            )
+        return results
+
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict([text])[0]
+
+    def _evidence(self, row: sparse.csr_matrix, label: int, text: str, limit: int) -> list[dict[str, Any]]:
+        """Terms that pushed this text toward `label`, as whole words where possible."""
+        contributions = row.data * self._relative[label, row.indices]
+        positive = contributions > 0
+        if not positive.any():
+            return []
+        tokens = tokenize(text)
+        starts, ends = _token_spans(text, tokens)
+        totals: dict[str, float] = defaultdict(float)
+        for index, value in zip(row.indices[positive], contributions[positive]):
+            kind, _, gram = str(self._feature_names[index]).partition("__")
+            term = gram.replace(" ", "") if kind == "word" else _covering_words(gram, text, starts, ends)
+            if term and term not in _PLACEHOLDERS:
+                totals[term] += float(value)
+        best = sorted(totals.items(), key=lambda item: -item[1])[:limit]
+        return [{"term": term, "weight": round(weight, 4)} for term, weight in best]
+
+
+def _token_spans(text: str, tokens: list[str]) -> tuple[list[int], list[int]]:
+    starts, ends, pos = [], [], 0
+    for token in tokens:
+        found = text.find(token, pos)
+        if found < 0:
+            continue
+        starts.append(found)
+        ends.append(found + len(token))
+        pos = found + len(token)
+    return starts, ends
+
+
+def _covering_words(gram: str, text: str, starts: list[int], ends: list[int]) -> str:
+    """The run of whole words that covers the first place a character n-gram occurs."""
+    at = text.find(gram)
+    first = bisect.bisect_right(ends, at)  # first word ending after the gram starts
+    last = bisect.bisect_left(starts, at + len(gram)) - 1  # last word starting before it ends
+    if at < 0 or first > last:
+        return gram.strip()
+    return text[starts[first] : ends[last]].strip()

@@ -1,0 +1,106 @@
+"""Training: cross-validate, choose the review band, fit on everything, save a verified bundle."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classifier.bundle import save_bundle
+from classifier.config import DATA_DIR, DEFAULT_CORPUS
+from classifier.corpus import data_hash, load_examples
+from classifier.evaluation import breakdown, choose_thresholds, classification_metrics, learning_curve, out_of_fold
+from classifier.pipeline import PipelineConfig, build_pipeline
+from classifier.report import save_report
+
+SELECTION_FILE = DATA_DIR / "model-selection.json"
+REPORT_FILE = "report.md"
+TARGET_PRECISION = 0.95
+
+
+def selected_config(path: Path = SELECTION_FILE) -> tuple[PipelineConfig, dict[str, Any] | None]:
+    """The configuration `buwei select` chose (recorded in data/), or the default."""
+    if not path.exists():
+        return PipelineConfig(), None
+    selection = json.loads(path.read_text(encoding="utf-8"))
+    params = dict(selection["winner_config"])
+    for key in ("word_ngrams", "char_ngrams"):
+        if key in params:
+            params[key] = tuple(params[key])
+    return PipelineConfig(**params), selection
+
+
+@dataclass
+class TrainResult:
+    path: Path
+    manifest: dict[str, Any]
+    seconds: float
+
+    def summary(self) -> str:
+        m, th = self.manifest["metrics"], self.manifest["thresholds"]
+        per = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_label"].items())
+        return (
+            f"model {self.manifest['version']} trained on {m['n']} texts in {self.seconds:.1f}s\n"
+            f"  cross-validated macro-F1 {m['macro_f1']:.3f} (accuracy {m['accuracy']:.3f}; F1 {per})\n"
+            f"  calibration ECE {m['calibration']['ece']:.3f}; review band: confidence < {th['min_confidence']:.2f} "
+            f"or margin < {th['min_margin']:.2f} -> unflagged precision {th['precision_unflagged']:.3f}, "
+            f"coverage {th['coverage']:.0%}\n"
+            f"  report: {self.path / REPORT_FILE}"
+        )
+
+
+def train(
+    paths: list[Path] | None = None,
+    config: PipelineConfig | None = None,
+    models_root: Path | None = None,
+    folds: int = 5,
+    with_curve: bool = True,
+) -> TrainResult:
+    """Train on the labelled files and write a new current model version."""
+    started = time.perf_counter()
+    paths = paths or [DEFAULT_CORPUS]
+    examples = load_examples(paths)
+    selection = None
+    if config is None:
+        config, selection = selected_config()
+    texts = [e.text for e in examples]
+    labels = [e.label for e in examples]
+    folds = max(2, min(folds, min(labels.count(c) for c in set(labels))))
+
+    proba, _ = out_of_fold(config, texts, labels, folds=folds)
+    metrics = classification_metrics(labels, proba)
+    thresholds = choose_thresholds(labels, proba, TARGET_PRECISION)
+    curve = learning_curve(config, texts, labels, fractions=(0.25, 0.5, 0.75), folds=folds) if with_curve else []
+    if curve:
+        curve.append({"fraction": 1.0, "train_size": int(len(labels) * (folds - 1) / folds),
+                      "macro_f1": metrics["macro_f1"]})
+    model = build_pipeline(config).fit(texts, labels)
+    digest = data_hash(paths)
+
+    report = {
+        "method": f"{folds}-fold stratified cross-validation (out-of-fold predictions)",
+        "metrics": metrics,
+        "thresholds": thresholds,
+        "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
+        "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
+        "learning_curve": curve,
+        "selection": selection,
+        "data_sha256": digest,
+        "model_name": config.name,
+    }
+
+    def write_report(folder: Path) -> None:
+        save_report(folder, {**report, "title": folder.name}, curve)
+
+    manifest = {
+        "config": config.as_dict(),
+        "data": {"files": [p.name for p in paths], "sha256": digest, "rows": len(examples)},
+        "metrics": {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_label", "calibration")},
+        "thresholds": thresholds,
+        "report": REPORT_FILE,
+    }
+    manifest["metrics"]["calibration"] = {"ece": metrics["calibration"]["ece"]}
+    path = save_bundle(model, manifest, write_extras=write_report, root=models_root)
+    saved = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    return TrainResult(path, saved, time.perf_counter() - started)
