@@ -55,6 +55,6 @@ def mask_pii(text: str) -> str:
     """Replace personal numbers and e-mail addresses with placeholder words."""
     text = _EMAIL.sub(EMAIL, text)
     text = _ID_CANDIDATE.sub(_mask_id, text)
-    text = _CARD_CANDIDATE.sub(_mask_card, text)
     text = _MOBILE.sub(PHONE, text)
+    text = _CARD_CANDIDATE.sub(_mask_card, text)
     return _LANDLINE.sub(PHONE, text)

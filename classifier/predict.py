@@ -21,7 +21,9 @@ from classifier.pipeline import linear_weights
 from classifier.segment import tokenize
 
 EVIDENCE_TERMS = 6
-_PLACEHOLDERS = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED"}
+# Placeholders and function words explain nothing to a reader, whatever their weight.
+_NOT_EVIDENCE = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED",
+                 *"的了是在和与及就都也还又而我你他她它们这那有个人说,.:;!?"}
 
 
 @dataclass
@@ -140,9 +142,15 @@ class Predictor:
         totals: dict[str, float] = defaultdict(float)
         for index, value in zip(row.indices[positive], contributions[positive]):
             kind, _, gram = str(self._feature_names[index]).partition("__")
-            term = gram.replace(" ", "") if kind == "word" else _covering_words(gram, text, starts, ends)
-            if term and term not in _PLACEHOLDERS:
-                totals[term] += float(value)
+            if kind == "word":
+                joined = gram.replace(" ", "")
+                # a bigram across punctuation is not a substring: credit its words instead
+                terms = [joined] if joined in text else gram.split(" ")
+            else:
+                terms = [_covering_words(gram, text, starts, ends)]
+            for term in terms:
+                if term and term not in _NOT_EVIDENCE:
+                    totals[term] += float(value) / len(terms)
         best = sorted(totals.items(), key=lambda item: -item[1])[:limit]
         return [{"term": term, "weight": round(weight, 4)} for term, weight in best]
 

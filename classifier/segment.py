@@ -43,7 +43,8 @@ def _load(backend: str, with_userdict: bool) -> Any:
     segmenter = module.Tokenizer()
     segmenter.initialize()
     if with_userdict and USERDICT.exists():
-        segmenter.load_userdict(str(USERDICT))
+        with USERDICT.open("rb") as handle:  # jieba leaves a path it opened itself unclosed
+            segmenter.load_userdict(handle)
     return segmenter
 
 
