@@ -4,6 +4,7 @@ joblib (pickle) runs code on load, so a bundle is verified from its manifest BEF
 model file's sha256, the label set, and the library versions it was built with. Writes are atomic:
 a bundle is assembled in a hidden temp folder and renamed into place; the pointer is replaced whole.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def sha256_file(path: Path) -> str:
 
 def new_version(root: Path) -> str:
     """A sortable, unique version name: UTC time to the second, with a suffix on collision."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     candidate, n = stamp, 1
     while (root / candidate).exists():
         n += 1
@@ -103,7 +104,7 @@ def save_bundle(
         full = {
             "format": FORMAT,
             "version": version,
-            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "model_file": MODEL_FILE,
             "model_sha256": sha256_file(staging / MODEL_FILE),
             "labels": list(LABEL_CODES),
@@ -220,7 +221,9 @@ def load_bundle(version_or_path: str | Path | None = None, root: Path | None = N
     try:
         model = joblib.load(folder / str(manifest["model_file"]))
     except Exception as exc:  # a verified file that still fails to unpickle: say so in one line
-        raise ModelError(f"模型文件无法加载：{folder}", f"cannot load model in {folder}: {type(exc).__name__}") from None
+        raise ModelError(
+            f"模型文件无法加载：{folder}", f"cannot load model in {folder}: {type(exc).__name__}"
+        ) from None
     return Bundle(path=folder, manifest=manifest, model=model)
 
 

@@ -1,4 +1,5 @@
 """The `buwei` command line. Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         path, report = assess.cross_validated(folds=args.folds, repeats=args.repeats, out_dir=args.out)
     m, th = report["metrics"], report["thresholds"]
-    print(f"{report['method']}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f}, "
-          f"ECE {m['calibration']['ece']:.3f}")
+    print(
+        f"{report['method']}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f}, "
+        f"ECE {m['calibration']['ece']:.3f}"
+    )
     for code, v in m["per_label"].items():
-        print(f"  {code:<10} precision {v['precision']:.3f}  recall {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
+        print(
+            f"  {code:<10} precision {v['precision']:.3f}  recall {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}"
+        )
     print(f"  review band: unflagged precision {th['precision_unflagged']:.3f}, coverage {th['coverage']:.0%}")
     print(f"report: {path}")
     return 0
@@ -50,8 +55,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
     from classifier.train import SELECTION_FILE
 
     examples = load_examples([DEFAULT_CORPUS])
-    result = compare([e.text for e in examples], [e.label for e in examples], folds=args.folds,
-                     repeats=args.repeats, progress=lambda line: print(line, file=sys.stderr))
+    result = compare(
+        [e.text for e in examples],
+        [e.label for e in examples],
+        folds=args.folds,
+        repeats=args.repeats,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
     save(result, SELECTION_FILE)
     print(f"winner: {result['winner']} ({result['reason']}); written to {SELECTION_FILE}")
     return 0
@@ -78,8 +88,13 @@ def _cmd_label(args: argparse.Namespace) -> int:
     from classifier.predict import Predictor
 
     summary = label_file(
-        args.input, args.output, predictor=Predictor.load(args.model), text_columns=args.text_column or None,
-        jobs=args.jobs, encoding=args.encoding, show_progress=not args.quiet,
+        args.input,
+        args.output,
+        predictor=Predictor.load(args.model),
+        text_columns=args.text_column or None,
+        jobs=args.jobs,
+        encoding=args.encoding,
+        show_progress=not args.quiet,
     )
     print(summary.render(), file=sys.stderr)
     return 0
@@ -99,8 +114,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
         for m in bundle.list_versions():
             mark = "*" if m["version"] == current else " "
             f1 = m.get("metrics", {}).get("macro_f1", float("nan"))
-            print(f"{mark} {m['version']}  {m.get('trained_at', '')}  data {m.get('data', {}).get('sha256', '')[:12]}"
-                  f"  macro-F1 {f1:.3f}")
+            print(
+                f"{mark} {m['version']}  {m.get('trained_at', '')}  data {m.get('data', {}).get('sha256', '')[:12]}"
+                f"  macro-F1 {f1:.3f}"
+            )
     elif args.action == "use":
         if not args.version:
             raise BadInputError("请指定版本：buwei models use VERSION", "give a version: buwei models use VERSION")

@@ -1,4 +1,5 @@
 """Paths derived from the project root, overridable from the environment. Importing has no side effects."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Reading labelled data (data/complaints.csv and any extra labelled files) for training and evaluation."""
+
 from __future__ import annotations
 
 import csv

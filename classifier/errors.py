@@ -2,6 +2,7 @@
 
 Every message is one line, Chinese then English, and never contains the text being classified.
 """
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Cross-validated quality: metrics, calibration, breakdowns, review thresholds and learning curves."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ def classification_metrics(labels: Sequence[str], proba: np.ndarray) -> dict[str
                 "f1": round(float(f), 4),
                 "support": int(s),
             }
-            for code, p, r, f, s in zip(LABEL_CODES, precision, recall, f1, support)
+            for code, p, r, f, s in zip(LABEL_CODES, precision, recall, f1, support, strict=False)
         },
         "confusion_matrix": {
             "labels": list(LABEL_CODES),
@@ -79,8 +80,15 @@ def calibration(labels: Sequence[str], proba: np.ndarray, bins: int = 10) -> dic
             continue
         conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
         ece += mask.mean() * abs(conf - acc)
-        rows.append({"low": round(edges[b], 2), "high": round(edges[b + 1], 2), "n": int(mask.sum()),
-                     "confidence": round(conf, 4), "accuracy": round(acc, 4)})
+        rows.append(
+            {
+                "low": round(edges[b], 2),
+                "high": round(edges[b + 1], 2),
+                "n": int(mask.sum()),
+                "confidence": round(conf, 4),
+                "accuracy": round(acc, 4),
+            }
+        )
     return {"ece": round(float(ece), 4), "bins": rows}
 
 
@@ -94,7 +102,9 @@ def breakdown(labels: Sequence[str], proba: np.ndarray, groups: Sequence[str]) -
         result[str(name) or "(none)"] = {
             "n": int(mask.sum()),
             "accuracy": round(float(accuracy_score(y[mask], pred[mask])), 4),
-            "macro_f1": round(float(f1_score(y[mask], pred[mask], labels=present, average="macro", zero_division=0)), 4),
+            "macro_f1": round(
+                float(f1_score(y[mask], pred[mask], labels=present, average="macro", zero_division=0)), 4
+            ),
         }
     return result
 
@@ -114,19 +124,29 @@ def choose_thresholds(labels: Sequence[str], proba: np.ndarray, target_precision
             if kept.sum() < max(10, 0.02 * len(y)):
                 continue
             precision, coverage = float(correct[kept].mean()), float(kept.mean())
-            candidate = {"min_confidence": float(min_conf), "min_margin": float(min_margin),
-                         "precision_unflagged": round(precision, 4), "coverage": round(coverage, 4)}
+            candidate = {
+                "min_confidence": float(min_conf),
+                "min_margin": float(min_margin),
+                "precision_unflagged": round(precision, 4),
+                "coverage": round(coverage, 4),
+            }
             if precision >= target_precision and (best is None or coverage > best["coverage"]):
                 best = candidate
             if fallback is None or precision > fallback["precision_unflagged"]:
                 fallback = candidate
-    chosen = best or fallback or {"min_confidence": 0.99, "min_margin": 0.6, "precision_unflagged": 0.0, "coverage": 0.0}
+    chosen = (
+        best or fallback or {"min_confidence": 0.99, "min_margin": 0.6, "precision_unflagged": 0.0, "coverage": 0.0}
+    )
     return {**chosen, "target_precision": target_precision, "target_reached": best is not None}
 
 
 def learning_curve(
-    config: PipelineConfig, texts: Sequence[str], labels: Sequence[str],
-    fractions: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0), folds: int = 5, seed: int = 0,
+    config: PipelineConfig,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    fractions: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
+    folds: int = 5,
+    seed: int = 0,
 ) -> list[dict[str, float]]:
     """Macro-F1 on held-out folds when training on a fraction of each training split."""
     texts_arr, y = np.asarray(texts, dtype=object), np.asarray(labels)
@@ -141,6 +161,11 @@ def learning_curve(
                 continue
             model = clone(build_pipeline(config)).fit(list(texts_arr[subset]), y[subset])
             scores.append(f1_score(y[test], predicted_labels(_ordered_proba(model, texts_arr[test])), average="macro"))
-        points.append({"fraction": float(fraction), "train_size": int(round(len(y) * (folds - 1) / folds * fraction)),
-                       "macro_f1": round(float(np.mean(scores)), 4) if scores else 0.0})
+        points.append(
+            {
+                "fraction": float(fraction),
+                "train_size": int(round(len(y) * (folds - 1) / folds * fraction)),
+                "macro_f1": round(float(np.mean(scores)), 4) if scores else 0.0,
+            }
+        )
     return points

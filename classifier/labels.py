@@ -1,4 +1,5 @@
 """The label set, defined once. Definitions follow ../shared/LABELS.md."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Text normalisation before features: NFKC, personal data and noise masked, whitespace folded."""
+
 from __future__ import annotations
 
 import re

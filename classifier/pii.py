@@ -3,6 +3,7 @@
 Used on every path where text could reach a log or an error message, and by the normaliser, so that
 personal numbers never become model features either.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,7 @@ def is_valid_id_number(candidate: str) -> bool:
     """True for an 18-character 身份证 number whose check character (GB 11643) is right."""
     if len(candidate) != 18 or not candidate[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(candidate[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(candidate[:17], _ID_WEIGHTS, strict=False))
     return _ID_CHECK[total % 11] == candidate[17].upper()
 
 

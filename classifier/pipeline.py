@@ -3,6 +3,7 @@
 One Pipeline object is trained, saved and served, so training and serving cannot drift. Every
 candidate here is linear in the TF-IDF features, which is what makes per-term evidence exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -2,6 +2,7 @@
 
 `Predictor` is built once (from a verified bundle) and reused by the CLI, batch labelling and the API.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -22,8 +23,16 @@ from classifier.segment import tokenize
 
 EVIDENCE_TERMS = 6
 # Placeholders and function words explain nothing to a reader, whatever their weight.
-_NOT_EVIDENCE = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED",
-                 *"的了是在和与及就都也还又而我你他她它们这那有个人说,.:;!?"}
+_NOT_EVIDENCE = {
+    "PHONE",
+    "IDNO",
+    "CARD",
+    "EMAIL",
+    "URL",
+    "NUM",
+    "MASKED",
+    *"的了是在和与及就都也还又而我你他她它们这那有个人说,.:;!?",
+}
 
 
 @dataclass
@@ -119,7 +128,7 @@ class Predictor:
                 Prediction(
                     label=LABEL_CODES[best],
                     confidence=round(confidence, 4),
-                    probabilities={code: round(float(p), 4) for code, p in zip(LABEL_CODES, probs)},
+                    probabilities={code: round(float(p), 4) for code, p in zip(LABEL_CODES, probs, strict=False)},
                     second_label=LABEL_CODES[second],
                     needs_review=self.thresholds.flags(confidence, margin),
                     evidence=evidence,
@@ -140,7 +149,7 @@ class Predictor:
         tokens = tokenize(text)
         starts, ends = _token_spans(text, tokens)
         totals: dict[str, float] = defaultdict(float)
-        for index, value in zip(row.indices[positive], contributions[positive]):
+        for index, value in zip(row.indices[positive], contributions[positive], strict=False):
             kind, _, gram = str(self._feature_names[index]).partition("__")
             if kind == "word":
                 joined = gram.replace(" ", "")

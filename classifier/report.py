@@ -1,4 +1,5 @@
 """The evaluation report saved with every model version: Markdown (中文 / English) and PNG figures."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -91,13 +92,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## 各标签 / Per label",
         _table(
             ["label", "中文", "precision", "recall", "F1", "support"],
-            [[c, LABEL_ZH[c], f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
-             for c, v in m["per_label"].items()],
+            [
+                [c, LABEL_ZH[c], f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
+                for c, v in m["per_label"].items()
+            ],
         ),
         "",
         "## 混淆矩阵 / Confusion matrix (行=真实 rows = true, 列=预测 columns = predicted)",
-        _table(["true \\ pred", *LABEL_CODES],
-               [[c, *row] for c, row in zip(LABEL_CODES, m["confusion_matrix"]["rows_true_cols_pred"])]),
+        _table(
+            ["true \\ pred", *LABEL_CODES],
+            [[c, *row] for c, row in zip(LABEL_CODES, m["confusion_matrix"]["rows_true_cols_pred"], strict=False)],
+        ),
         "",
         "![confusion matrix](confusion_matrix.png) ![reliability](reliability.png)",
         "",
@@ -110,20 +115,40 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for title, key in (("按语体 / By voice", "by_voice"), ("按领域 / By domain", "by_domain")):
         if report.get(key):
-            parts += ["", f"## {title}", _table(["group", "n", "accuracy", "macro-F1"],
-                      [[g, v["n"], f"{v['accuracy']:.3f}", f"{v['macro_f1']:.3f}"] for g, v in report[key].items()])]
+            parts += [
+                "",
+                f"## {title}",
+                _table(
+                    ["group", "n", "accuracy", "macro-F1"],
+                    [[g, v["n"], f"{v['accuracy']:.3f}", f"{v['macro_f1']:.3f}"] for g, v in report[key].items()],
+                ),
+            ]
     if report.get("learning_curve"):
-        parts += ["", "## 学习曲线 / Learning curve",
-                  _table(["training texts", "macro-F1"],
-                         [[p["train_size"], f"{p['macro_f1']:.3f}"] for p in report["learning_curve"]]),
-                  "", "![learning curve](learning_curve.png)"]
+        parts += [
+            "",
+            "## 学习曲线 / Learning curve",
+            _table(
+                ["training texts", "macro-F1"],
+                [[p["train_size"], f"{p['macro_f1']:.3f}"] for p in report["learning_curve"]],
+            ),
+            "",
+            "![learning curve](learning_curve.png)",
+        ]
     if report.get("selection"):
         sel = report["selection"]
-        parts += ["", "## 模型选择 / Model selection",
-                  f"胜出 / winner: **{sel['winner']}** — {sel.get('reason', '')}", "",
-                  _table(["candidate", "macro-F1 (mean ± sd)", "ECE", "seconds"],
-                         [[c["name"], f"{c['macro_f1']:.3f} ± {c['macro_f1_sd']:.3f}", f"{c['ece']:.3f}", c["seconds"]]
-                          for c in sel["candidates"]])]
+        parts += [
+            "",
+            "## 模型选择 / Model selection",
+            f"胜出 / winner: **{sel['winner']}** — {sel.get('reason', '')}",
+            "",
+            _table(
+                ["candidate", "macro-F1 (mean ± sd)", "ECE", "seconds"],
+                [
+                    [c["name"], f"{c['macro_f1']:.3f} ± {c['macro_f1_sd']:.3f}", f"{c['ece']:.3f}", c["seconds"]]
+                    for c in sel["candidates"]
+                ],
+            ),
+        ]
     return "\n".join(parts) + "\n"
 
 

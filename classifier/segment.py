@@ -6,6 +6,7 @@ dictionary loads once per process, on first use, under a lock (the API calls it 
 jieba is the reference segmenter. BUWEI_SEGMENTER=jieba_next selects the accelerated jieba-next when
 it is installed; tests prove it gives jieba's tokens exactly, and unsetting the variable switches it off.
 """
+
 from __future__ import annotations
 
 import logging

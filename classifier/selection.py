@@ -3,13 +3,14 @@
 `buwei select` runs it and records the comparison and the winner in data/model-selection.json, which
 `buwei train` then uses and quotes in every model report.
 """
+
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,12 @@ CANDIDATES: tuple[PipelineConfig, ...] = (
 
 
 def compare(
-    texts: Sequence[str], labels: Sequence[str], candidates: Sequence[PipelineConfig] = CANDIDATES,
-    folds: int = 5, repeats: int = 2, progress: Callable[[str], None] | None = None,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    candidates: Sequence[PipelineConfig] = CANDIDATES,
+    folds: int = 5,
+    repeats: int = 2,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every candidate on the same repeated stratified folds; the winner by mean macro-F1.
 
@@ -49,9 +54,14 @@ def compare(
     for config in candidates:
         started = time.perf_counter()
         proba, per_repeat = out_of_fold(config, texts, labels, folds=folds, repeats=repeats)
-        row = {"name": config.name, "config": config.as_dict(), "macro_f1": round(float(np.mean(per_repeat)), 4),
-               "macro_f1_sd": round(float(np.std(per_repeat)), 4), "ece": calibration(labels, proba)["ece"],
-               "seconds": round(time.perf_counter() - started, 1)}
+        row = {
+            "name": config.name,
+            "config": config.as_dict(),
+            "macro_f1": round(float(np.mean(per_repeat)), 4),
+            "macro_f1_sd": round(float(np.std(per_repeat)), 4),
+            "ece": calibration(labels, proba)["ece"],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         rows.append(row)
         if progress:
             progress(f"{row['name']}: macro-F1 {row['macro_f1']:.3f} ± {row['macro_f1_sd']:.3f}, ECE {row['ece']:.3f}")
@@ -60,14 +70,20 @@ def compare(
     tied = [r for r in rows if best["macro_f1"] - r["macro_f1"] <= tolerance]
     winner = min(tied, key=lambda r: r["ece"])
     reason = (
-        f"highest mean macro-F1 ({winner['macro_f1']:.3f})" if winner is best else
-        f"within {tolerance:.3f} macro-F1 of the best ({best['name']}, {best['macro_f1']:.3f}) and better calibrated "
-        f"(ECE {winner['ece']:.3f} vs {best['ece']:.3f})"
+        f"highest mean macro-F1 ({winner['macro_f1']:.3f})"
+        if winner is best
+        else f"within {tolerance:.3f} macro-F1 of the best ({best['name']}, {best['macro_f1']:.3f}) "
+        f"and better calibrated (ECE {winner['ece']:.3f} vs {best['ece']:.3f})"
     )
-    return {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "method": f"{repeats}x repeated stratified {folds}-fold cross-validation", "n": len(labels),
-            "winner": winner["name"], "winner_config": winner["config"], "reason": reason,
-            "candidates": sorted(rows, key=lambda r: -r["macro_f1"])}
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "method": f"{repeats}x repeated stratified {folds}-fold cross-validation",
+        "n": len(labels),
+        "winner": winner["name"],
+        "winner_config": winner["config"],
+        "reason": reason,
+        "candidates": sorted(rows, key=lambda r: -r["macro_f1"]),
+    }
 
 
 def save(selection: dict[str, Any], path: Path) -> None:

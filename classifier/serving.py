@@ -1,5 +1,6 @@
 """`buwei serve`: run the API on uvicorn (uvloop + httptools) by import string, so that the
 classifier package never imports the api package."""
+
 from __future__ import annotations
 
 import os
@@ -15,12 +16,23 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
     port = port or int(os.environ.get("PORT", "8000"))
     workers = workers or int(os.environ.get("WORKERS", "1"))
     if not os.environ.get("BUWEI_API_KEY") and host not in LOOPBACK:
-        print(f"buwei: 未设置 BUWEI_API_KEY，只监听 127.0.0.1（而不是 {host}） / "
-              f"BUWEI_API_KEY is not set, so serving on 127.0.0.1 only (not {host})", file=sys.stderr)
+        print(
+            f"buwei: 未设置 BUWEI_API_KEY，只监听 127.0.0.1（而不是 {host}） / "
+            f"BUWEI_API_KEY is not set, so serving on 127.0.0.1 only (not {host})",
+            file=sys.stderr,
+        )
         host = "127.0.0.1"
     print(f"buwei: serving on http://{host}:{port} with {workers} worker(s)", file=sys.stderr)
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
-        loop="uvloop", http="httptools", access_log=False, log_config=None, timeout_graceful_shutdown=20,
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=20,
     )
     return 0

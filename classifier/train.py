@@ -1,4 +1,5 @@
 """Training: cross-validate, choose the review band, fit on everything, save a verified bundle."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,9 @@ def train(
     thresholds = choose_thresholds(labels, proba, TARGET_PRECISION)
     curve = learning_curve(config, texts, labels, fractions=(0.25, 0.5, 0.75), folds=folds) if with_curve else []
     if curve:
-        curve.append({"fraction": 1.0, "train_size": int(len(labels) * (folds - 1) / folds),
-                      "macro_f1": metrics["macro_f1"]})
+        curve.append(
+            {"fraction": 1.0, "train_size": int(len(labels) * (folds - 1) / folds), "macro_f1": metrics["macro_f1"]}
+        )
     model = build_pipeline(config).fit(texts, labels)
     digest = data_hash(paths)
 

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests build their own models in temporary folders: a clean clone has none."""
+
 from __future__ import annotations
 
 import os

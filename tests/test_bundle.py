@@ -1,4 +1,5 @@
 """Code tier: model bundles are verified before unpickling, written atomically, and versioned."""
+
 from __future__ import annotations
 
 import json
@@ -80,7 +81,10 @@ def test_cli_refuses_tampered_model_with_one_line_and_exit_1(bundle_copy: Path) 
     (bundle_copy / "model.joblib").write_bytes(b"not a model")
     done = subprocess.run(
         [sys.executable, "-m", "classifier", "predict", "推诿扯皮"],
-        capture_output=True, text=True, env=subprocess_env(bundle_copy.parent), timeout=120,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(bundle_copy.parent),
+        timeout=120,
     )
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """Code tier: the normaliser and PII masking."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Code tier: the jieba tokenizer."""
+
 from __future__ import annotations
 
 import pickle

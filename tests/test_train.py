@@ -1,4 +1,5 @@
 """Training on a small fixture: a complete bundle, honest metrics, and `buwei predict`'s output shape."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,16 @@ from classifier.predict import Predictor
 from classifier.train import TrainResult
 from tests.conftest import subprocess_env
 
-RESULT_KEYS = {"label", "label_zh", "confidence", "probabilities", "second_label", "needs_review", "evidence",
-               "model_version"}
+RESULT_KEYS = {
+    "label",
+    "label_zh",
+    "confidence",
+    "probabilities",
+    "second_label",
+    "needs_review",
+    "evidence",
+    "model_version",
+}
 
 
 def test_training_writes_a_current_bundle_with_report(mini_bundle: TrainResult) -> None:
@@ -51,22 +60,39 @@ def test_evidence_terms_are_words_of_the_text(mini_model: Predictor) -> None:
 
 
 def test_predict_cli_prints_one_json_object(models_env: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "classifier", "predict", "开发商拖延交房"],
-                          capture_output=True, text=True, env=subprocess_env(models_env), timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "classifier", "predict", "开发商拖延交房"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(models_env),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)) == RESULT_KEYS
 
 
 def test_predict_cli_reads_stdin(models_env: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "classifier", "predict"], input="干部怕担责不敢签字",
-                          capture_output=True, text=True, env=subprocess_env(models_env), timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "classifier", "predict"],
+        input="干部怕担责不敢签字",
+        capture_output=True,
+        text=True,
+        env=subprocess_env(models_env),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["label"] in LABEL_CODES
 
 
 def test_empty_text_is_bad_input(models_env: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "classifier", "predict"], input="  \n",
-                          capture_output=True, text=True, env=subprocess_env(models_env), timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "classifier", "predict"],
+        input="  \n",
+        capture_output=True,
+        text=True,
+        env=subprocess_env(models_env),
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "empty" in done.stderr
 
