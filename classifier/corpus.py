@@ -62,3 +62,30 @@ def data_hash(paths: list[Path]) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def near_duplicates(texts: list[str], threshold: float = 0.5, n: int = 5) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, jaccard) whose character n-gram sets overlap at least `threshold`.
+
+    One sparse matrix product gives every pairwise intersection, so thousands of texts take a second.
+    """
+    import numpy as np
+    from scipy import sparse
+
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        compact = "".join(text.split())
+        grams = {compact[k : k + n] for k in range(max(1, len(compact) - n + 1))}
+        for gram in grams:
+            rows.append(i)
+            cols.append(vocabulary.setdefault(gram, len(vocabulary)))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(texts), max(1, len(vocabulary)))
+    )
+    sizes = np.asarray(matrix.sum(axis=1)).ravel()
+    overlap = sparse.triu(matrix @ matrix.T, k=1).tocoo()
+    union = sizes[overlap.row] + sizes[overlap.col] - overlap.data
+    jaccard = overlap.data / np.maximum(union, 1)
+    keep = jaccard >= threshold
+    return [(int(i), int(j), float(s)) for i, j, s in zip(overlap.row[keep], overlap.col[keep], jaccard[keep])]

@@ -39,7 +39,7 @@ def out_of_fold(
 
 
 def predicted_labels(proba: np.ndarray) -> np.ndarray:
-    return np.asarray(LABEL_CODES)[proba.argmax(axis=1)]
+    return np.asarray(np.asarray(LABEL_CODES)[proba.argmax(axis=1)])
 
 
 def classification_metrics(labels: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def classification_metrics(labels: Sequence[str], proba: np.ndarray) -> dict[str
     }
 
 
-def calibration(labels: Sequence[str], proba: np.ndarray, bins: int = 10) -> dict[str, Any]:
+def calibration(labels: Sequence[str] | np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """Expected calibration error of the top label, and the reliability-diagram bins."""
     y = np.asarray(labels)
     confidence = proba.max(axis=1)

@@ -114,7 +114,7 @@ def linear_weights(classifier: Any) -> np.ndarray:
     these weights rank terms the way the model does.
     """
     if isinstance(classifier, CalibratedClassifierCV):
-        return np.mean([linear_weights(c.estimator) for c in classifier.calibrated_classifiers_], axis=0)
+        return np.asarray(np.mean([linear_weights(c.estimator) for c in classifier.calibrated_classifiers_], axis=0))
     if isinstance(classifier, ComplementNB):
         return np.asarray(classifier.feature_log_prob_)
     coef = np.asarray(classifier.coef_)

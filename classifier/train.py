@@ -98,11 +98,13 @@ def train(
     manifest = {
         "config": config.as_dict(),
         "data": {"files": [p.name for p in paths], "sha256": digest, "rows": len(examples)},
-        "metrics": {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_label", "calibration")},
+        "metrics": {
+            **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_label")},
+            "calibration": {"ece": metrics["calibration"]["ece"]},
+        },
         "thresholds": thresholds,
         "report": REPORT_FILE,
     }
-    manifest["metrics"]["calibration"] = {"ece": metrics["calibration"]["ece"]}
     path = save_bundle(model, manifest, write_extras=write_report, root=models_root)
     saved = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     return TrainResult(path, saved, time.perf_counter() - started)
