@@ -5,6 +5,7 @@ Checks every draft file (or only those whose name starts with PREFIX): JSON per 
 the label / domain / voice vocabularies, lengths, and near-duplicates (character 5-gram Jaccard >= 0.5)
 against ALL drafts, so parallel writers do not repeat each other.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,26 @@ from pathlib import Path
 LABELS = {"unwilling", "afraid", "unable", "other"}
 VOICES = {"citizen", "hotline", "bulletin", "inspection", "assessment", "media"}
 DOMAINS = {
-    "环保", "征地拆迁", "乡村振兴", "营商环境", "行政审批", "社保医保", "教育", "医疗卫生", "住建物业", "交通",
-    "城管", "农业农村", "户籍治安", "市场监管", "信访", "应急防汛", "民政救助", "劳动仲裁", "自然资源", "数字政务",
+    "环保",
+    "征地拆迁",
+    "乡村振兴",
+    "营商环境",
+    "行政审批",
+    "社保医保",
+    "教育",
+    "医疗卫生",
+    "住建物业",
+    "交通",
+    "城管",
+    "农业农村",
+    "户籍治安",
+    "市场监管",
+    "信访",
+    "应急防汛",
+    "民政救助",
+    "劳动仲裁",
+    "自然资源",
+    "数字政务",
 }
 DRAFTS = Path(__file__).resolve().parent.parent / "data" / "drafts"
 
@@ -69,7 +88,7 @@ def main() -> int:
         print(f"\n{len(mine)} rows checked; labels {dict(Counter(r['label'] for _, r in mine))}")
         print(f"voices {dict(Counter(r['voice'] for _, r in mine))}")
         print(f"domains {dict(Counter(r['domain'] for _, r in mine))}")
-        print(f"length median {lens[len(lens)//2]}, share over 250: {sum(l > 250 for l in lens)/len(lens):.0%}")
+        print(f"length median {lens[len(lens) // 2]}, share over 250: {sum(l > 250 for l in lens) / len(lens):.0%}")
     print("OK" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 
