@@ -88,4 +88,6 @@ def near_duplicates(texts: list[str], threshold: float = 0.5, n: int = 5) -> lis
     union = sizes[overlap.row] + sizes[overlap.col] - overlap.data
     jaccard = overlap.data / np.maximum(union, 1)
     keep = jaccard >= threshold
-    return [(int(i), int(j), float(s)) for i, j, s in zip(overlap.row[keep], overlap.col[keep], jaccard[keep])]
+    return [
+        (int(i), int(j), float(s)) for i, j, s in zip(overlap.row[keep], overlap.col[keep], jaccard[keep], strict=True)
+    ]

@@ -20,7 +20,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from classifier.normalize import normalize_all
-from classifier.segment import tokenize, tokenize_without_userdict
+from classifier.segment import tokenize, tokenize_hmm, tokenize_without_userdict
 
 CLASSIFIERS = ("logreg", "svm", "cnb", "sgd")
 FEATURES = ("word", "char", "both")
@@ -33,6 +33,7 @@ class PipelineConfig:
     classifier: str = "logreg"
     features: str = "both"
     userdict: bool = True
+    hmm: bool = False
     C: float = 10.0
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (1, 3)
@@ -44,13 +45,18 @@ class PipelineConfig:
 
     @property
     def name(self) -> str:
-        dict_part = "" if self.userdict or self.features == "char" else ", no userdict"
-        return f"{self.classifier} C={self.C:g} on {self.features}{dict_part}"
+        words = (
+            ""
+            if self.features == "char"
+            else ("" if self.userdict else ", no userdict") + (", HMM" if self.hmm else "")
+        )
+        grams = f" w{self.word_ngrams[1]}c{self.char_ngrams[1]}"
+        return f"{self.classifier} C={self.C:g} on {self.features}{grams}{words}"
 
 
 def _word_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
     return TfidfVectorizer(
-        tokenizer=tokenize if config.userdict else tokenize_without_userdict,
+        tokenizer=tokenize_hmm if config.hmm else tokenize if config.userdict else tokenize_without_userdict,
         token_pattern=None,
         lowercase=False,
         ngram_range=config.word_ngrams,

@@ -32,6 +32,7 @@ CANDIDATES: tuple[PipelineConfig, ...] = (
     replace(BASE, features="char"),
     replace(BASE, features="both", userdict=False),
     replace(BASE, features="word", userdict=False),
+    replace(BASE, hmm=True),
     replace(BASE, char_ngrams=(1, 4)),
     replace(BASE, word_ngrams=(1, 1)),
 )
