@@ -22,7 +22,8 @@ MASKED = "MASKED"
 
 def normalize(text: str) -> str:
     """One text ready for tokenising: half-width, no personal numbers, single spaces."""
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
     text = _URL.sub(URL, text)
     text = mask_pii(text)

@@ -16,6 +16,7 @@ _MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?[\d*]{4
 _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
 _ID_CANDIDATE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _CARD_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+_DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 PHONE = "PHONE"
@@ -54,7 +55,10 @@ def _mask_card(match: re.Match[str]) -> str:
 
 def mask_pii(text: str) -> str:
     """Replace personal numbers and e-mail addresses with placeholder words."""
-    text = _EMAIL.sub(EMAIL, text)
+    if "@" in text:  # the e-mail pattern is slow; most texts have no @
+        text = _EMAIL.sub(EMAIL, text)
+    if not _DIGIT.search(text):
+        return text
     text = _ID_CANDIDATE.sub(_mask_id, text)
     text = _MOBILE.sub(PHONE, text)
     text = _CARD_CANDIDATE.sub(_mask_card, text)

@@ -21,9 +21,8 @@ from typing import Any
 
 from classifier.config import USERDICT
 
-_WORDLIKE = re.compile(r"\w")
 # rjieba breaks DAG ties differently from jieba in runs like 急急急 or 哈哈哈哈: leave those to jieba.
-_REPEATED_RUN = re.compile(r"(.)\1\1")
+_REPEATED_RUN = re.compile(r"([\u4e00-\u9fff])\1\1")
 _lock = threading.Lock()
 _segmenters: dict[tuple[str, bool], Any] = {}
 
@@ -92,7 +91,7 @@ def cut(text: str, hmm: bool = False, with_userdict: bool = True, backend: str |
 @lru_cache(maxsize=20_000)
 def _words(text: str, hmm: bool, with_userdict: bool, backend: str) -> tuple[str, ...]:
     # Cached: cross-validation tokenises the same texts once per fold, and evidence re-reads them.
-    return tuple(tok for tok in cut(text, hmm, with_userdict, backend) if _WORDLIKE.search(tok))
+    return tuple([tok for tok in cut(text, hmm, with_userdict, backend) if tok.isalnum()])
 
 
 def tokenize(text: str) -> list[str]:
