@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import bisect
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from classifier.bundle import Bundle, load_bundle
+from classifier.fastpath import FastScorer
 from classifier.labels import LABEL_CODES, LABEL_ZH
 from classifier.normalize import normalize
 from classifier.pipeline import linear_weights
@@ -94,6 +96,9 @@ class Predictor:
             missing = sorted(set(LABEL_CODES) - set(classes))
             raise ValueError(f"model lacks labels {missing}")
         self._order = [classes.index(code) for code in LABEL_CODES]
+        # The fast path reproduces the Pipeline exactly (tests prove it); BUWEI_FASTPATH=0 turns it off.
+        use_fast = os.environ.get("BUWEI_FASTPATH", "1") != "0" and FastScorer.supports(model)
+        self._fast = FastScorer(model) if use_fast else None
         features = model.named_steps["features"]
         self._feature_names = np.asarray(features.get_feature_names_out(), dtype=object)
         weights = linear_weights(model.named_steps["classifier"])[self._order]
@@ -107,16 +112,24 @@ class Predictor:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 4) probabilities in LABEL_CODES order."""
-        return np.asarray(self.model.predict_proba(list(texts)))[:, self._order]
+        return self._scores([normalize(t) for t in texts], list(texts))[1]
+
+    def _scores(self, normalized: list[str], texts: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Feature rows and probabilities (LABEL_CODES order), by the fast path when the model allows."""
+        if self._fast is not None:
+            features = self._fast.features(normalized)
+            proba = self._fast.probabilities(features)
+        else:
+            features = sparse.csr_matrix(self.model[:-1].transform(texts))
+            proba = np.asarray(self.model[-1].predict_proba(features))
+        return features, proba[:, self._order]
 
     def predict(self, texts: Sequence[str], evidence_terms: int = EVIDENCE_TERMS) -> list[Prediction]:
         if not texts:
             return []
         texts = list(texts)
         normalized = [normalize(t) for t in texts]
-        features = self.model[:-1].transform(texts)
-        proba = np.asarray(self.model[-1].predict_proba(features))[:, self._order]
-        features = sparse.csr_matrix(features)
+        features, proba = self._scores(normalized, texts)
         results = []
         for row, probs in enumerate(proba):
             ranked = np.argsort(-probs)
