@@ -10,7 +10,15 @@ import numpy as np
 
 from classifier.config import DEFAULT_CORPUS, PROJECT_ROOT
 from classifier.corpus import data_hash, load_examples
-from classifier.evaluation import breakdown, choose_thresholds, classification_metrics, learning_curve, out_of_fold
+from classifier.evaluation import (
+    apply_temperature,
+    breakdown,
+    choose_thresholds,
+    classification_metrics,
+    fit_temperature,
+    learning_curve,
+    out_of_fold,
+)
 from classifier.predict import Predictor
 from classifier.report import save_report
 from classifier.train import TARGET_PRECISION, selected_config
@@ -30,7 +38,9 @@ def cross_validated(
     examples = load_examples(paths)
     config, selection = selected_config()
     texts, labels = [e.text for e in examples], [e.label for e in examples]
-    proba, per_repeat = out_of_fold(config, texts, labels, folds=folds, repeats=repeats)
+    raw, per_repeat = out_of_fold(config, texts, labels, folds=folds, repeats=repeats)
+    temperature = fit_temperature(labels, raw)
+    proba = apply_temperature(raw, temperature)
     metrics = classification_metrics(labels, proba)
     curve = learning_curve(config, texts, labels, folds=folds)
     report = {
@@ -38,6 +48,7 @@ def cross_validated(
         "method": f"{repeats}x repeated stratified {folds}-fold cross-validation",
         "metrics": metrics,
         "macro_f1_per_repeat": per_repeat,
+        "temperature": temperature,
         "thresholds": choose_thresholds(labels, proba, TARGET_PRECISION),
         "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
         "by_domain": breakdown(labels, proba, [e.domain for e in examples]),

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from classifier.bundle import Bundle, load_bundle
+from classifier.evaluation import apply_temperature
 from classifier.fastpath import FastScorer
 from classifier.labels import LABEL_CODES, LABEL_ZH
 from classifier.normalize import normalize
@@ -90,6 +91,7 @@ class Predictor:
         self.path = path
         self.version = str(manifest.get("version", ""))
         self.thresholds = Thresholds.from_manifest(manifest)
+        self.temperature = float(manifest.get("temperature", 1.0))
         classes = list(model.classes_)
         if sorted(classes) != sorted(LABEL_CODES):
             # a model trained on a corpus missing a label cannot answer in the contract's shape
@@ -122,7 +124,7 @@ class Predictor:
         else:
             features = sparse.csr_matrix(self.model[:-1].transform(texts))
             proba = np.asarray(self.model[-1].predict_proba(features))
-        return features, proba[:, self._order]
+        return features, apply_temperature(proba[:, self._order], self.temperature)
 
     def predict(self, texts: Sequence[str], evidence_terms: int = EVIDENCE_TERMS) -> list[Prediction]:
         if not texts:

@@ -82,7 +82,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## 总体 / Overall",
         f"- 宏平均 F1 / macro-F1: **{m['macro_f1']:.3f}**；准确率 / accuracy: {m['accuracy']:.3f}",
-        f"- 期望校准误差 / expected calibration error (ECE): {m['calibration']['ece']:.3f}",
+        f"- 期望校准误差 / expected calibration error (ECE): {m['calibration']['ece']:.3f}"
+        + (f"（温度缩放 / temperature scaling T = {report['temperature']:.2f}）" if report.get("temperature") else ""),
     ]
     if report.get("macro_f1_per_repeat"):
         scores = report["macro_f1_per_repeat"]

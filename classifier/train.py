@@ -11,7 +11,15 @@ from typing import Any
 from classifier.bundle import save_bundle
 from classifier.config import DATA_DIR, DEFAULT_CORPUS
 from classifier.corpus import data_hash, load_examples
-from classifier.evaluation import breakdown, choose_thresholds, classification_metrics, learning_curve, out_of_fold
+from classifier.evaluation import (
+    apply_temperature,
+    breakdown,
+    choose_thresholds,
+    classification_metrics,
+    fit_temperature,
+    learning_curve,
+    out_of_fold,
+)
 from classifier.pipeline import PipelineConfig, build_pipeline
 from classifier.report import save_report
 
@@ -69,7 +77,9 @@ def train(
     labels = [e.label for e in examples]
     folds = max(2, min(folds, min(labels.count(c) for c in set(labels))))
 
-    proba, _ = out_of_fold(config, texts, labels, folds=folds)
+    raw, _ = out_of_fold(config, texts, labels, folds=folds)
+    temperature = fit_temperature(labels, raw)
+    proba = apply_temperature(raw, temperature)
     metrics = classification_metrics(labels, proba)
     thresholds = choose_thresholds(labels, proba, TARGET_PRECISION)
     curve = learning_curve(config, texts, labels, fractions=(0.25, 0.5, 0.75), folds=folds) if with_curve else []
@@ -84,6 +94,7 @@ def train(
         "method": f"{folds}-fold stratified cross-validation (out-of-fold predictions)",
         "metrics": metrics,
         "thresholds": thresholds,
+        "temperature": temperature,
         "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
         "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
         "learning_curve": curve,
@@ -103,6 +114,7 @@ def train(
             "calibration": {"ece": metrics["calibration"]["ece"]},
         },
         "thresholds": thresholds,
+        "temperature": temperature,
         "report": REPORT_FILE,
     }
     path = save_bundle(model, manifest, write_extras=write_report, root=models_root)
