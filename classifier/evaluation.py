@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
+from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
 from classifier.labels import LABEL_CODES
 from classifier.pipeline import PipelineConfig, build_pipeline
+
+# Folds are independent: use both cores of the machines this runs on (BUWEI_TRAIN_JOBS overrides).
+DEFAULT_JOBS = int(os.environ.get("BUWEI_TRAIN_JOBS", "2"))
 
 
 def _ordered_proba(model: Any, texts: Sequence[str]) -> np.ndarray:
@@ -19,22 +23,43 @@ def _ordered_proba(model: Any, texts: Sequence[str]) -> np.ndarray:
     return np.asarray(model.predict_proba(list(texts)))[:, [classes.index(c) for c in LABEL_CODES]]
 
 
+def _fit_predict(
+    config: PipelineConfig, train_texts: list[str], train_y: np.ndarray, test_texts: list[str]
+) -> np.ndarray:
+    return _ordered_proba(build_pipeline(config).fit(train_texts, train_y), test_texts)
+
+
+def _parallel_fits(
+    config: PipelineConfig, texts: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], jobs: int
+) -> list[np.ndarray]:
+    """Fit one model per (train, test) split, on `jobs` processes; probabilities for each test part."""
+    tasks = (delayed(_fit_predict)(config, list(texts[tr]), y[tr], list(texts[te])) for tr, te in splits)
+    return list(Parallel(n_jobs=min(jobs, len(splits)))(tasks))
+
+
 def out_of_fold(
-    config: PipelineConfig, texts: Sequence[str], labels: Sequence[str], folds: int = 5, repeats: int = 1, seed: int = 0
+    config: PipelineConfig,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    jobs: int = DEFAULT_JOBS,
 ) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold probabilities (averaged over repeats) and the macro-F1 of every repeat."""
     texts_arr, y = np.asarray(texts, dtype=object), np.asarray(labels)
+    splits = list(RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(texts_arr, y))
+    results = _parallel_fits(config, texts_arr, y, splits, jobs)
     total = np.zeros((len(y), len(LABEL_CODES)))
     per_repeat: list[float] = []
-    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    current = np.zeros_like(total)
-    for i, (train, test) in enumerate(splitter.split(texts_arr, y)):
-        model = build_pipeline(config).fit(list(texts_arr[train]), y[train])
-        current[test] = _ordered_proba(model, texts_arr[test])
-        if (i + 1) % folds == 0:
-            per_repeat.append(float(f1_score(y, predicted_labels(current), average="macro")))
-            total += current
-            current = np.zeros_like(total)
+    for r in range(repeats):
+        current = np.zeros_like(total)
+        for (_, test), proba in zip(
+            splits[r * folds : (r + 1) * folds], results[r * folds : (r + 1) * folds], strict=True
+        ):
+            current[test] = proba
+        per_repeat.append(float(f1_score(y, predicted_labels(current), average="macro")))
+        total += current
     return total / repeats, per_repeat
 
 
@@ -147,20 +172,26 @@ def learning_curve(
     fractions: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
     folds: int = 5,
     seed: int = 0,
+    jobs: int = DEFAULT_JOBS,
 ) -> list[dict[str, float]]:
     """Macro-F1 on held-out folds when training on a fraction of each training split."""
     texts_arr, y = np.asarray(texts, dtype=object), np.asarray(labels)
     rng = np.random.default_rng(seed)
+    splits, owners = [], []
+    for fraction in fractions:
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts_arr, y):
+            subset = rng.permutation(train)[: max(len(LABEL_CODES) * 2, int(round(len(train) * fraction)))]
+            if len(set(y[subset])) == len(LABEL_CODES):
+                splits.append((subset, test))
+                owners.append(fraction)
+    results = _parallel_fits(config, texts_arr, y, splits, jobs)
     points = []
     for fraction in fractions:
-        scores = []
-        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts_arr, y):
-            size = max(len(LABEL_CODES) * 2, int(round(len(train) * fraction)))
-            subset = rng.permutation(train)[:size]
-            if len(set(y[subset])) < len(LABEL_CODES):
-                continue
-            model = clone(build_pipeline(config)).fit(list(texts_arr[subset]), y[subset])
-            scores.append(f1_score(y[test], predicted_labels(_ordered_proba(model, texts_arr[test])), average="macro"))
+        scores = [
+            f1_score(y[test], predicted_labels(proba), average="macro")
+            for (_, test), proba, owner in zip(splits, results, owners, strict=True)
+            if owner == fraction
+        ]
         points.append(
             {
                 "fraction": float(fraction),
