@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,17 +26,17 @@ from classifier.pipeline import linear_weights
 from classifier.segment import tokenize
 
 EVIDENCE_TERMS = 6
-# Placeholders and function words explain nothing to a reader, whatever their weight.
-_NOT_EVIDENCE = {
-    "PHONE",
-    "IDNO",
-    "CARD",
-    "EMAIL",
-    "URL",
-    "NUM",
-    "MASKED",
-    *"的了是在和与及就都也还又而我你他她它们这那有个人说,.:;!?",
-}
+# Placeholders, numbers, anonymised place codes (A市, K8县) and lone characters explain nothing to a
+# reader, whatever their weight; a few single characters do carry a cause and stay.
+_NOT_EVIDENCE = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED"}
+_MEANINGFUL_SINGLE = set("怕拖推懒躲慌懂等催卡混")
+_NOISE_TERM = re.compile(r"^[A-Za-z0-9.%]*[A-Za-z0-9][A-Za-z0-9.%]*[市区县镇村乡省号年月日元次个]?$")
+
+
+def _readable(term: str) -> bool:
+    if term in _NOT_EVIDENCE or _NOISE_TERM.match(term):
+        return False
+    return len(term) > 1 or term in _MEANINGFUL_SINGLE
 
 
 @dataclass
@@ -173,7 +174,7 @@ class Predictor:
             else:
                 terms = [_covering_words(gram, text, starts, ends)]
             for term in terms:
-                if term and term not in _NOT_EVIDENCE:
+                if term and _readable(term):
                     totals[term] += float(value) / len(terms)
         best = sorted(totals.items(), key=lambda item: -item[1])[:limit]
         return [{"term": term, "weight": round(weight, 4)} for term, weight in best]

@@ -114,3 +114,25 @@ def test_unknown_label_names_the_line(tmp_path: Path) -> None:
     bad.write_text("text,label\n推诿,unwilling\n不敢,scared\n", encoding="utf-8")
     with pytest.raises(TrainingError, match="line 3"):
         load_examples([bad])
+
+
+@pytest.mark.parametrize(
+    ("term", "readable"),
+    [
+        ("推诿", True),
+        ("怕", True),
+        ("不敢签字", True),
+        ("了", False),
+        ("A市", False),
+        ("K8县", False),
+        ("2019年", False),
+        ("200", False),
+        ("PHONE", False),
+        ("3.5", False),
+        ("12345热线", True),
+    ],
+)
+def test_evidence_keeps_only_readable_terms(term: str, readable: bool) -> None:
+    from classifier.predict import _readable
+
+    assert _readable(term) is readable
