@@ -84,17 +84,27 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
-    from classifier.labelling import label_file
-    from classifier.predict import Predictor
+    from classifier.labelling import SupportsPredict, TextColumns, label_file
+
+    def load_model() -> SupportsPredict:
+        # loaded only once the input has been read and found usable: bad input fails fast
+        from classifier.predict import Predictor
+
+        return Predictor.load(args.model)
+
+    def say_columns(chosen: TextColumns) -> None:
+        if chosen.guessed:
+            print(f"buwei: {mask_pii(chosen.describe())}", file=sys.stderr)
 
     summary = label_file(
         args.input,
         args.output,
-        predictor=Predictor.load(args.model),
+        predictor=load_model,
         text_columns=args.text_column or None,
         jobs=args.jobs,
         encoding=args.encoding,
         show_progress=not args.quiet,
+        on_columns=say_columns,
     )
     print(summary.render(), file=sys.stderr)
     return 0
