@@ -48,6 +48,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # Characters XML 1.0 cannot hold; openpyxl refuses them.
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -398,13 +399,15 @@ def escape_formula(text: str) -> str:
     """Neutralise a cell a spreadsheet would run as a formula: prefix `'` when it starts with
     = + - @, a tab or a carriage return. Plain numbers such as -12.5 or +3 stay as they are: a
     spreadsheet reads them as numbers, never as formulas."""
-    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+    if text[:1] in _FORMULA_FIRST and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
 
 def _table_text(value: Any) -> str:
     """A cell as CSV/TSV text."""
+    if type(value) is str:  # the common case, first
+        return "'" + value if value[:1] in _FORMULA_FIRST and not _PLAIN_NUMBER.fullmatch(value) else value
     if value is None or value is MISSING:
         return ""
     if isinstance(value, bool):
