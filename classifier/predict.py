@@ -26,6 +26,7 @@ from classifier.pipeline import linear_weights
 from classifier.segment import tokenize
 
 EVIDENCE_TERMS = 6
+EVIDENCE_FEATURES_PER_TERM = 8
 # Placeholders, numbers, anonymised place codes (A市, K8县) and lone characters explain nothing to a
 # reader, whatever their weight; a few single characters do carry a cause and stay.
 _NOT_EVIDENCE = {"PHONE", "IDNO", "CARD", "EMAIL", "URL", "NUM", "MASKED"}
@@ -139,7 +140,12 @@ class Predictor:
             best, second = int(ranked[0]), int(ranked[1])
             confidence = float(probs[best])
             margin = confidence - float(probs[second])
-            evidence = self._evidence(features[row], best, normalized[row], evidence_terms) if evidence_terms else []
+            span = slice(features.indptr[row], features.indptr[row + 1])
+            evidence = (
+                self._evidence(features.indices[span], features.data[span], best, normalized[row], evidence_terms)
+                if evidence_terms
+                else []
+            )
             results.append(
                 Prediction(
                     label=LABEL_CODES[best],
@@ -156,16 +162,21 @@ class Predictor:
     def predict_one(self, text: str) -> Prediction:
         return self.predict([text])[0]
 
-    def _evidence(self, row: sparse.csr_matrix, label: int, text: str, limit: int) -> list[dict[str, Any]]:
-        """Terms that pushed this text toward `label`, as whole words where possible."""
-        contributions = row.data * self._relative[label, row.indices]
-        positive = contributions > 0
-        if not positive.any():
+    def _evidence(
+        self, indices: np.ndarray, values: np.ndarray, label: int, text: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """Terms that pushed this text toward `label`, as whole words where possible.
+
+        Only the strongest features are mapped back to words (a long text has thousands of n-grams,
+        and the weakest cannot reach the top of the list)."""
+        contributions = values * self._relative[label, indices]
+        strongest = np.argsort(-contributions)[: EVIDENCE_FEATURES_PER_TERM * limit]
+        strongest = strongest[contributions[strongest] > 0]
+        if not len(strongest):
             return []
-        tokens = tokenize(text)
-        starts, ends = _token_spans(text, tokens)
+        starts, ends = _token_spans(text, tokenize(text))
         totals: dict[str, float] = defaultdict(float)
-        for index, value in zip(row.indices[positive], contributions[positive], strict=False):
+        for index, value in zip(indices[strongest], contributions[strongest], strict=True):
             kind, _, gram = str(self._feature_names[index]).partition("__")
             if kind == "word":
                 joined = gram.replace(" ", "")
