@@ -1,0 +1,98 @@
+"""Dependencies the handlers declare with Annotated aliases: the model, the store, settings, metrics.
+
+They are `async def` on purpose: a plain `def` dependency runs in the thread pool, and that hand-off
+costs more than what they do (../shared/PERF-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.errors import ApiError
+from api.metrics import Metrics
+from api.settings import Settings
+from api.store import ModelStore
+from classifier.predict import Predictor
+
+API_KEY_HEADER = "X-API-Key"
+_api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="Needed on every /v1 call when the server has BUWEI_API_KEY set.",
+)
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_store(request: Request) -> ModelStore:
+    store: ModelStore = request.app.state.store
+    return store
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def no_model_error() -> ApiError:
+    return ApiError(
+        503,
+        "model_unavailable",
+        "模型尚未加载，请先训练（buwei train）或稍后再试",
+        "no model is loaded yet: train one (buwei train) or try again shortly",
+    )
+
+
+async def get_predictor(request: Request) -> Predictor:
+    """The model served right now; taken once per request, so a reload cannot mix two models."""
+    predictor = request.app.state.store.predictor
+    if predictor is None:
+        raise no_model_error()
+    return predictor  # type: ignore[no-any-return]
+
+
+async def get_access_fields(request: Request) -> dict[str, Any]:
+    """Fields a handler adds to this request's access-log line (labels, model version, counts)."""
+    fields: dict[str, Any] = request.scope.setdefault("state", {}).setdefault("access_fields", {})
+    return fields
+
+
+def key_accepted(settings: Settings, given: str | None) -> bool:
+    """True when no key is configured, or `given` equals it (constant-time comparison)."""
+    if settings.api_key is None:
+        return True
+    expected = settings.api_key.get_secret_value().encode("utf-8")
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected)
+
+
+def unauthorized_error() -> ApiError:
+    return ApiError(
+        401,
+        "unauthorized",
+        f"缺少或错误的 API 密钥（请求头 {API_KEY_HEADER}）",
+        f"missing or wrong API key (header {API_KEY_HEADER})",
+    )
+
+
+async def require_api_key(request: Request, given: Annotated[str | None, Security(_api_key_header)] = None) -> None:
+    """When BUWEI_API_KEY is set, the X-API-Key header must match it.
+
+    api.middleware.ApiKeyMiddleware checks the same before any body is read; this dependency is what
+    declares the header in OpenAPI, and checks again in case a route is ever mounted elsewhere.
+    """
+    if not key_accepted(request.app.state.settings, given):
+        raise unauthorized_error()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ModelDep = Annotated[Predictor, Depends(get_predictor)]
+AccessFields = Annotated[dict[str, Any], Depends(get_access_fields)]

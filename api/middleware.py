@@ -1,0 +1,184 @@
+"""Pure ASGI middleware.
+
+- RequestContextMiddleware (outermost): request id, access log line, metrics, and the JSON 500.
+- ApiKeyMiddleware: refuses /v1 calls without the right key before any body is read.
+- BodySizeLimitMiddleware: caps request bytes per route and answers 413 JSON, from Content-Length
+  when there is one (nothing is read) and by counting the bytes as they stream in otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import API_KEY_HEADER, key_accepted, unauthorized_error
+from api.errors import MAX_BODY_SCOPE_KEY, body_too_large_message, error_response
+from api.logs import ACCESS, EVENTS
+from api.metrics import Metrics
+from api.settings import Settings
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Probes and scrapes would drown the access log at INFO: they are logged at DEBUG.
+_QUIET_ROUTES = {"/healthz", "/readyz", "/metrics", "/static"}
+
+
+def route_of(scope: Scope) -> str:
+    """The route template (never the raw path: it could carry text, and it would explode metrics)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    if str(scope.get("path", "")).startswith("/static/"):
+        return "/static"
+    return "unmatched"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER.encode()), b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        fields: dict[str, Any] = state.setdefault("access_fields", {})
+        status = 500
+        response_started = False
+        scrape = scope.get("path") == "/metrics"
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                response_started = True
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+            await send(message)
+
+        if not scrape:
+            self.metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = 500
+            EVENTS.exception("unhandled_error", extra={"fields": {"request_id": request_id, "route": route_of(scope)}})
+            if not response_started:
+                response = error_response(
+                    500,
+                    "internal_error",
+                    f"服务器内部错误（请求号 {request_id}） / internal error (request {request_id})",
+                )
+                await response(scope, receive, send_with_id)
+        finally:
+            if not scrape:
+                self.metrics.in_progress.dec()
+            seconds = time.perf_counter() - started
+            route = route_of(scope)
+            method = str(scope.get("method", ""))
+            self.metrics.observe_request(method, route, status, seconds)
+            level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+            if ACCESS.isEnabledFor(level):
+                ACCESS.log(
+                    level,
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": method,
+                            "route": route,
+                            "status": status,
+                            "latency_ms": round(seconds * 1000, 2),
+                            **fields,
+                        }
+                    },
+                )
+
+
+class ApiKeyMiddleware:
+    """Refuse /v1 requests without the right X-API-Key before reading their body (a cheap gate)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.header = API_KEY_HEADER.lower().encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and self.settings.api_key is not None and (path == "/v1" or path.startswith("/v1/")):
+            given = next((v for k, v in scope["headers"] if k == self.header), None)
+            if not key_accepted(self.settings, given.decode("latin-1") if given is not None else None):
+                refused = unauthorized_error()
+                await error_response(401, refused.code, refused.message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a body passes its cap; FastAPI lets HTTPException through."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodySizeLimitMiddleware:
+    """413 for a request body over its route's cap (`caps` by exact path, else `default`)."""
+
+    def __init__(self, app: ASGIApp, caps: dict[str, int], default: int) -> None:
+        self.app = app
+        self.caps = caps
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = self.caps.get(str(scope.get("path", "")), self.default)
+        scope[MAX_BODY_SCOPE_KEY] = cap
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+            await self._refuse(scope, receive, send, cap)
+            return
+        received = 0
+        over = False
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    over = True
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception:
+            if not over or response_started:
+                raise
+            await self._refuse(scope, receive, send, cap)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        await error_response(413, "body_too_large", body_too_large_message(cap), {"Connection": "close"})(
+            scope, receive, send
+        )

@@ -1,0 +1,1 @@
+"""Routers: classify, model (labels, info, report, reload), files, health and metrics, the page."""
