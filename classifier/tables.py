@@ -145,7 +145,34 @@ def resolve_encoding(path: Path, forced: str | None) -> str:
     return forced
 
 
-def _decode_error(encoding: str, line: int) -> EncodingDetectionError:
+def _first_bad_line(path: Path, encoding: str, chunk_bytes: int = SAMPLE_BYTES) -> int:
+    """The line (1-based) of the first byte `encoding` cannot decode, found by a streaming re-read.
+
+    Only for error messages: lines are counted by b"\n", exact for UTF-8 and GB18030 (whose multi-byte
+    characters never contain that byte).
+    """
+    line, carry = 1, b""
+    with _open_binary(path) as handle:
+        while True:
+            chunk = handle.read(chunk_bytes)
+            data, final = carry + chunk, len(chunk) < chunk_bytes
+            try:
+                data.decode(encoding)
+                carry = b""
+            except UnicodeDecodeError as exc:
+                cut_short = exc.end == len(data) and len(data) - exc.start < 4
+                if final or not cut_short:
+                    return line + data[: exc.start].count(b"\n")
+                carry, data = data[exc.start :], data[: exc.start]
+            except LookupError:
+                return line
+            line += data.count(b"\n")
+            if final:
+                return line
+
+
+def _decode_error(path: Path, encoding: str) -> EncodingDetectionError:
+    line = _first_bad_line(path, encoding)
     return EncodingDetectionError(
         f"文件第 {line} 行附近无法按 {encoding} 解码，请用 --encoding 指定正确的编码",
         f"the file cannot be decoded as {encoding} near line {line}; give the right encoding with --encoding",
@@ -215,7 +242,7 @@ def _csv_records(path: Path, fmt: str, encoding: str) -> Iterator[list[str]]:
         try:
             yield from reader
         except UnicodeDecodeError:
-            raise _decode_error(encoding, reader.line_num + 1) from None
+            raise _decode_error(path, encoding) from None
         except csv.Error as exc:  # messages name the problem, never the cell's text
             raise BadInputError(
                 f"{fmt[1:].upper()} 格式错误（第 {reader.line_num} 行附近）：{exc}",
@@ -226,7 +253,6 @@ def _csv_records(path: Path, fmt: str, encoding: str) -> Iterator[list[str]]:
 def _jsonl_records(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
     """Every object of a JSONL file; blank lines are skipped."""
     with _open_text(path, encoding, newline=None) as text:
-        number = 0
         try:
             for number, line in enumerate(text, 1):
                 if not line.strip():
@@ -245,7 +271,7 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
                     )
                 yield record
         except UnicodeDecodeError:
-            raise _decode_error(encoding, number + 1) from None
+            raise _decode_error(path, encoding) from None
 
 
 def _xlsx_error(detail: str) -> BadInputError:

@@ -105,7 +105,7 @@ def test_bad_bytes_after_the_sample_are_reported_with_a_line(tmp_path: Path) -> 
     good = "1,街道推诿扯皮，来回踢皮球\n" * 40_000  # > 1 MiB of UTF-8
     path.write_bytes(("id,text\n" + good).encode("utf-8") + "2,领导不敢签字\n".encode("gbk"))
     assert path.stat().st_size > 1 << 20
-    with pytest.raises(EncodingDetectionError, match=r"near line \d+") as caught:
+    with pytest.raises(EncodingDetectionError, match=r"as utf-8 near line 40002;") as caught:
         scan_table(path)
     assert "不敢签字" not in caught.value.message
 
@@ -119,8 +119,12 @@ def test_forced_encoding(tmp_path: Path) -> None:
         resolve_encoding(path, "no-such-codec")
     beyond = tmp_path / "beyond.csv"
     beyond.write_bytes(f"内容\n{BEYOND_GBK}\n".encode("gb18030"))
-    with pytest.raises(EncodingDetectionError, match="cannot be decoded as gbk near line"):
+    with pytest.raises(EncodingDetectionError, match="cannot be decoded as gbk near line 2;"):
         scan_table(beyond, "gbk")
+    jsonl = tmp_path / "beyond.jsonl"
+    jsonl.write_bytes(f'{{"内容": "推诿"}}\n\n{{"内容": "{BEYOND_GBK}"}}\n'.encode("gb18030"))
+    with pytest.raises(EncodingDetectionError, match="cannot be decoded as gbk near line 3;"):
+        scan_table(jsonl, "gbk")
 
 
 # ---------------------------------------------------------------- CSV/TSV shapes
