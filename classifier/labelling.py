@@ -368,8 +368,9 @@ def _check_output_fits(info: TableInfo, dst: Path) -> None:
         return
     if info.rows + 1 > XLSX_MAX_ROWS or len(info.columns) + len(OUTPUT_COLUMNS) > XLSX_MAX_COLUMNS:
         raise BadInputError(
-            f"文件有 {info.rows:,} 行，超出 Excel 的上限，请输出为 .csv",
-            f"the file has {info.rows:,} rows, more than Excel holds: write .csv output instead",
+            f"文件有 {info.rows:,} 行、{len(info.columns):,} 列，超出 Excel 的上限，请输出为 .csv",
+            f"the file has {info.rows:,} rows and {len(info.columns):,} columns, more than Excel holds: "
+            "write .csv output instead",
         )
 
 
@@ -427,8 +428,6 @@ def label_file(
     model = predictor if isinstance(predictor, SupportsPredict) else predictor()
 
     summary = LabelSummary(src, dst, chosen.names, chosen.guessed, info.encoding)
-    if on_columns is not None:
-        on_columns(chosen)
     parallel = jobs > 1 and info.rows > chunk_rows and "fork" in multiprocessing.get_all_start_methods()
     show = show_progress and sys.stderr.isatty() and info.rows > chunk_rows
     try:
@@ -437,9 +436,11 @@ def label_file(
             if parallel:  # fork before any other thread (the progress bar's) starts
                 context = multiprocessing.get_context("fork")
                 pool = stack.enter_context(context.Pool(jobs, initializer=_init_worker, initargs=(model,)))
-            advance = stack.enter_context(_progress(info.rows, show))
             header = [*output_names(info.columns), *OUTPUT_COLUMNS]
             writer = stack.enter_context(TableWriter(dst, header, info.sheet))
+            if on_columns is not None:  # once nothing but the labelling itself can fail
+                on_columns(chosen)
+            advance = stack.enter_context(_progress(info.rows, show))
             chunks = _chunks(iter_rows(info), chunk_rows)
             for rows, cells in _predicted(chunks, chosen.indices, model, pool, jobs):
                 for row, predicted in zip(rows, cells, strict=True):

@@ -264,6 +264,18 @@ def test_never_overwrites_the_input(tmp_path: Path, mini_model: Predictor) -> No
     assert src.read_bytes() == HOTLINE.read_bytes()
 
 
+def test_xlsx_output_too_large_for_excel_is_refused_before_work(
+    tmp_path: Path, mini_model: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import classifier.labelling as labelling
+
+    monkeypatch.setattr(labelling, "XLSX_MAX_ROWS", 6)  # the fixture has 6 rows + a header
+    with pytest.raises(BadInputError, match="more than Excel holds: write .csv output"):
+        label_file(HOTLINE, tmp_path / "out.xlsx", predictor=mini_model, show_progress=False)
+    assert list(tmp_path.iterdir()) == []
+    label_file(HOTLINE, tmp_path / "out.csv", predictor=mini_model, show_progress=False)  # CSV has no limit
+
+
 @dataclass
 class _Failing:
     """Predicts until the n-th call, then fails: the run must leave nothing behind."""
