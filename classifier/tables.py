@@ -315,10 +315,6 @@ def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[str, Iterator[Sequ
         book.close()
 
 
-def _cell_text(value: Any) -> str:
-    return "" if value is None or value is MISSING else str(value)
-
-
 def scan_table(path: Path, encoding: str | None = None) -> TableInfo:
     """Read the whole input once, streaming: its columns, row count, and every reason it cannot be read."""
     fmt = table_format(path)
