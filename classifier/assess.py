@@ -63,7 +63,7 @@ def cross_validated(
 def external(data: Path, model: str | None = None, out_dir: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Score a saved model on an external labelled file (columns text, label; voice/domain optional)."""
     predictor = Predictor.load(model)
-    examples = load_examples([data])
+    examples = load_examples([data], require_every_label=False)  # a test set may lack a label
     labels = [e.label for e in examples]
     proba = predictor.probabilities([e.text for e in examples])
     ordered = np.sort(proba, axis=1)

@@ -19,7 +19,7 @@ class Example:
     voice: str = ""
 
 
-def load_examples(paths: list[Path]) -> list[Example]:
+def load_examples(paths: list[Path], require_every_label: bool = True) -> list[Example]:
     """Rows with a non-empty `text` and a known `label`; other columns optional. Bad files raise."""
     examples: list[Example] = []
     for path in paths:
@@ -47,7 +47,9 @@ def load_examples(paths: list[Path]) -> list[Example]:
         except UnicodeDecodeError:
             raise TrainingError(f"训练文件必须是 UTF-8：{path}", f"training file must be UTF-8: {path}") from None
     missing = set(LABEL_CODES) - {e.label for e in examples}
-    if missing:
+    if not examples:
+        raise TrainingError(f"文件中没有带标签的文本：{paths}", f"no labelled texts in {[str(p) for p in paths]}")
+    if missing and require_every_label:
         raise TrainingError(
             f"训练数据缺少标签 {sorted(missing)}，每个标签都需要样本",
             f"training data has no examples of {sorted(missing)}; every label needs some",

@@ -70,23 +70,28 @@ class _WordBlock:
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         self.low, self.high = vectorizer.ngram_range
         self.tokenizer = vectorizer.tokenizer
-        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self.width = len(self.vocabulary)
+        vocabulary: dict[str, int] = vectorizer.vocabulary_
+        # n-grams keyed by token tuples, so looking one up needs no string join (tokens hold no spaces)
+        self.by_length: dict[int, dict[Any, int]] = {}
+        for gram, column in vocabulary.items():
+            parts = gram.split(" ")
+            self.by_length.setdefault(len(parts), {})[parts[0] if len(parts) == 1 else tuple(parts)] = column
+        self.width = len(vocabulary)
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.sublinear = vectorizer.sublinear_tf
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         rows: list[int] = []
         cols: list[int] = []
-        lookup = self.vocabulary.get
+        lengths = [n for n in range(self.low, self.high + 1) if n in self.by_length]
         for row, text in enumerate(texts):
             tokens = self.tokenizer(text)
-            grams = list(tokens) if self.low == 1 else []
-            for n in range(max(2, self.low), self.high + 1):
-                grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-            hits = [c for c in map(lookup, grams) if c is not None]
-            cols += hits
-            rows += [row] * len(hits)
+            for n in lengths:
+                lookup = self.by_length[n].get
+                grams = tokens if n == 1 else zip(*(tokens[k:] for k in range(n)), strict=False)
+                hits = [c for c in map(lookup, grams) if c is not None]
+                cols += hits
+                rows += [row] * len(hits)
         return _count_matrix(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(texts), self.width)
 
 

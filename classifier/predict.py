@@ -105,6 +105,9 @@ class Predictor:
         self._fast = FastScorer(model) if use_fast else None
         features = model.named_steps["features"]
         self._feature_names = np.asarray(features.get_feature_names_out(), dtype=object)
+        # Evidence is read from word n-grams when the model has them: whole words, and cheap to map.
+        is_word = np.char.startswith(self._feature_names.astype(str), "word__")
+        self._evidence_columns = is_word if is_word.any() else np.ones(len(is_word), dtype=bool)
         weights = linear_weights(model.named_steps["classifier"])[self._order]
         # Relative weights: what pushes a class up against the average class.
         self._relative = (weights - weights.mean(axis=0, keepdims=True)).astype(np.float32)
@@ -169,12 +172,14 @@ class Predictor:
 
         Only the strongest features are mapped back to words (a long text has thousands of n-grams,
         and the weakest cannot reach the top of the list)."""
+        usable = self._evidence_columns[indices]
+        indices, values = indices[usable], values[usable]
         contributions = values * self._relative[label, indices]
         strongest = np.argsort(-contributions)[: EVIDENCE_FEATURES_PER_TERM * limit]
         strongest = strongest[contributions[strongest] > 0]
         if not len(strongest):
             return []
-        starts, ends = _token_spans(text, tokenize(text))
+        spans: tuple[list[int], list[int]] | None = None
         totals: dict[str, float] = defaultdict(float)
         for index, value in zip(indices[strongest], contributions[strongest], strict=True):
             kind, _, gram = str(self._feature_names[index]).partition("__")
@@ -183,7 +188,8 @@ class Predictor:
                 # a bigram across punctuation is not a substring: credit its words instead
                 terms = [joined] if joined in text else gram.split(" ")
             else:
-                terms = [_covering_words(gram, text, starts, ends)]
+                spans = spans or _token_spans(text, tokenize(text))
+                terms = [_covering_words(gram, text, *spans)]
             for term in terms:
                 if term and _readable(term):
                     totals[term] += float(value) / len(terms)
