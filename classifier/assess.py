@@ -60,9 +60,11 @@ def cross_validated(
     return save_report(out_dir or _default_folder("cv"), report, curve), report
 
 
-def external(data: Path, model: str | None = None, out_dir: Path | None = None) -> tuple[Path, dict[str, Any]]:
+def external(
+    data: Path, model: str | None = None, out_dir: Path | None = None, priors: str | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Score a saved model on an external labelled file (columns text, label; voice/domain optional)."""
-    predictor = Predictor.load(model)
+    predictor = Predictor.load(model, priors)
     examples = load_examples([data], require_every_label=False)  # a test set may lack a label
     labels = [e.label for e in examples]
     proba = predictor.probabilities([e.text for e in examples])

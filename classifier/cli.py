@@ -11,6 +11,11 @@ from typing import NoReturn
 from classifier.errors import BadInputError, BuweiError
 from classifier.pii import mask_pii
 
+PRIORS_HELP = (
+    "expected label mix of your texts, e.g. other=0.65,unwilling=0.3,afraid=0.03,unable=0.02 "
+    "(default: BUWEI_PRIORS, else the balanced training mix)"
+)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -31,7 +36,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier import assess
 
     if args.data:
-        path, report = assess.external(args.data, args.model, args.out)
+        path, report = assess.external(args.data, args.model, args.out, args.priors)
     else:
         path, report = assess.cross_validated(folds=args.folds, repeats=args.repeats, out_dir=args.out)
     m, th = report["metrics"], report["thresholds"]
@@ -78,7 +83,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from classifier.predict import Predictor
 
     text = _read_text_argument(args)
-    result = Predictor.load(args.model).predict_one(text)
+    result = Predictor.load(args.model, args.priors).predict_one(text)
     print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2 if args.pretty else None))
     return 0
 
@@ -90,7 +95,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
         # loaded only once the input has been read and found usable: bad input fails fast
         from classifier.predict import Predictor
 
-        return Predictor.load(args.model)
+        return Predictor.load(args.model, args.priors)
 
     def say_columns(chosen: TextColumns) -> None:
         if chosen.guessed:
@@ -153,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="cross-validated report, or score a saved model on --data")
     p.add_argument("--data", type=Path, help="external labelled CSV (text,label) to score a saved model on")
     p.add_argument("--model", help="model version or bundle path (default: current)")
+    p.add_argument("--priors", help=PRIORS_HELP)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, help="report folder (default: reports/<kind>-<time>)")
@@ -166,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify one text (argument or stdin); prints JSON")
     p.add_argument("text", nargs="*")
     p.add_argument("--model", help="model version or bundle path (default: current)")
+    p.add_argument("--priors", help=PRIORS_HELP)
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.set_defaults(func=_cmd_predict)
 
@@ -176,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     p.add_argument("--encoding", help="force the input encoding (e.g. gb18030)")
     p.add_argument("--model", help="model version or bundle path (default: current)")
+    p.add_argument("--priors", help=PRIORS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_label)
 

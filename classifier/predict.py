@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from classifier.bundle import Bundle, load_bundle
+from classifier.errors import BadInputError
 from classifier.evaluation import apply_temperature
 from classifier.fastpath import FastScorer
 from classifier.labels import LABEL_CODES, LABEL_ZH
@@ -87,13 +88,16 @@ class Thresholds:
 class Predictor:
     """A loaded model with its manifest; thread-safe for prediction."""
 
-    def __init__(self, model: Any, manifest: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(
+        self, model: Any, manifest: dict[str, Any], path: Path | None = None, priors: str | None = None
+    ) -> None:
         self.model = model
         self.manifest = manifest
         self.path = path
         self.version = str(manifest.get("version", ""))
         self.thresholds = Thresholds.from_manifest(manifest)
         self.temperature = float(manifest.get("temperature", 1.0))
+        self.prior_weights = _prior_weights(manifest, priors if priors is not None else os.environ.get("BUWEI_PRIORS"))
         classes = list(model.classes_)
         if sorted(classes) != sorted(LABEL_CODES):
             # a model trained on a corpus missing a label cannot answer in the contract's shape
@@ -113,9 +117,9 @@ class Predictor:
         self._relative = (weights - weights.mean(axis=0, keepdims=True)).astype(np.float32)
 
     @classmethod
-    def load(cls, version_or_path: str | Path | None = None) -> Predictor:
+    def load(cls, version_or_path: str | Path | None = None, priors: str | None = None) -> Predictor:
         bundle: Bundle = load_bundle(version_or_path)
-        return cls(bundle.model, bundle.manifest, bundle.path)
+        return cls(bundle.model, bundle.manifest, bundle.path, priors)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 4) probabilities in LABEL_CODES order."""
@@ -129,7 +133,11 @@ class Predictor:
         else:
             features = sparse.csr_matrix(self.model[:-1].transform(texts))
             proba = np.asarray(self.model[-1].predict_proba(features))
-        return features, apply_temperature(proba[:, self._order], self.temperature)
+        proba = apply_temperature(proba[:, self._order], self.temperature)
+        if self.prior_weights is not None:
+            proba = proba * self.prior_weights
+            proba /= proba.sum(axis=1, keepdims=True)
+        return features, proba
 
     def predict(self, texts: Sequence[str], evidence_terms: int = EVIDENCE_TERMS) -> list[Prediction]:
         if not texts:
@@ -195,6 +203,41 @@ class Predictor:
                     totals[term] += float(value) / len(terms)
         best = sorted(totals.items(), key=lambda item: -item[1])[:limit]
         return [{"term": term, "weight": round(weight, 4)} for term, weight in best]
+
+
+def parse_priors(spec: str) -> dict[str, float]:
+    """'other=0.7,unwilling=0.25,afraid=0.03,unable=0.02' -> shares that sum to 1 (all four labels)."""
+    shares: dict[str, float] = {}
+    for part in spec.replace("，", ",").split(","):
+        code, sep, value = part.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not sep or code.strip() not in LABEL_CODES or share <= 0:
+            raise BadInputError(
+                f"先验比例格式不对：{part.strip()!r}，应为 label=比例，例如 other=0.7",
+                f"bad prior {part.strip()!r}: use label=share for all four labels, e.g. other=0.7",
+            )
+        shares[code.strip()] = share
+    if set(shares) != set(LABEL_CODES):
+        raise BadInputError(
+            f"先验比例必须给出全部四个标签：{list(LABEL_CODES)}",
+            f"priors must name all four labels: {list(LABEL_CODES)}",
+        )
+    total = sum(shares.values())
+    return {code: shares[code] / total for code in LABEL_CODES}
+
+
+def _prior_weights(manifest: dict[str, Any], spec: str | None) -> np.ndarray | None:
+    """Bayes' rule for a deployment whose label mix differs from the balanced training corpus:
+    multiply each probability by (expected share / training share) and renormalise."""
+    if not spec:
+        return None
+    wanted = parse_priors(spec)
+    counts = manifest.get("data", {}).get("label_counts") or {code: 1 for code in LABEL_CODES}
+    total = sum(counts.values())
+    return np.asarray([wanted[c] / (counts.get(c, 1) / total) for c in LABEL_CODES])
 
 
 def _token_spans(text: str, tokens: list[str]) -> tuple[list[int], list[int]]:

@@ -20,6 +20,7 @@ from classifier.evaluation import (
     learning_curve,
     out_of_fold,
 )
+from classifier.labels import LABEL_CODES
 from classifier.pipeline import PipelineConfig, build_pipeline
 from classifier.report import save_report
 
@@ -108,7 +109,12 @@ def train(
 
     manifest = {
         "config": config.as_dict(),
-        "data": {"files": [p.name for p in paths], "sha256": digest, "rows": len(examples)},
+        "data": {
+            "files": [p.name for p in paths],
+            "sha256": digest,
+            "rows": len(examples),
+            "label_counts": {code: labels.count(code) for code in LABEL_CODES},
+        },
         "metrics": {
             **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_label")},
             "calibration": {"ece": metrics["calibration"]["ece"]},

@@ -136,3 +136,26 @@ def test_evidence_keeps_only_readable_terms(term: str, readable: bool) -> None:
     from classifier.predict import _readable
 
     assert _readable(term) is readable
+
+
+def test_priors_shift_probabilities_by_bayes_rule(mini_bundle: TrainResult) -> None:
+    text = "社区和街道互相推诿，半年没人管"
+    plain = Predictor.load(mini_bundle.path).predict_one(text).probabilities
+    skewed = Predictor.load(mini_bundle.path, "other=0.97,unwilling=0.01,afraid=0.01,unable=0.01")
+    shifted = skewed.predict_one(text).probabilities
+    assert shifted["other"] > plain["other"]
+    assert shifted["unwilling"] < plain["unwilling"]
+    assert sum(shifted.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("spec", ["other=0.7", "other=x,unwilling=1,afraid=1,unable=1", "bad", "other=0,a=1"])
+def test_bad_priors_are_bad_input(mini_bundle: TrainResult, spec: str) -> None:
+    from classifier.errors import BadInputError
+
+    with pytest.raises(BadInputError):
+        Predictor.load(mini_bundle.path, spec)
+
+
+def test_priors_from_the_environment(mini_bundle: TrainResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUWEI_PRIORS", "other=0.97,unwilling=0.01,afraid=0.01,unable=0.01")
+    assert Predictor.load(mini_bundle.path).prior_weights is not None
