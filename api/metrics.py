@@ -27,7 +27,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "buwei_http_requests",
-            "HTTP requests answered, by method, route template and status.",
+            "HTTP requests answered (scrapes of /metrics excluded), by method, route template and status.",
             ["method", "route", "status"],
             registry=self.registry,
         )

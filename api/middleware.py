@@ -87,7 +87,8 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - started
             route = route_of(scope)
             method = str(scope.get("method", ""))
-            self.metrics.observe_request(method, route, status, seconds)
+            if not scrape:
+                self.metrics.observe_request(method, route, status, seconds)
             level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
             if ACCESS.isEnabledFor(level):
                 ACCESS.log(
