@@ -331,6 +331,10 @@
       updateCount();
     });
     $("upload-btn").addEventListener("click", upload);
+    $("file").addEventListener("change", () => {
+      const chosen = $("file").files;
+      $("file-name").textContent = chosen.length ? chosen[0].name : "未选择文件";
+    });
     $("report-link").addEventListener("click", showReport);
     $("report-close").addEventListener("click", () => ($("report-card").hidden = true));
     $("api-key").value = apiKey();
