@@ -41,7 +41,7 @@ def checker(operation: Any, mode: GenerationMode, statuses: set[int]) -> Callabl
         if response.status_code >= 400:
             assert set(response.json()["error"]) == {"code", "message"}
 
-    return check  # type: ignore[no-any-return]
+    return check
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])

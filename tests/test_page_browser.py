@@ -113,9 +113,7 @@ def test_paste_a_text_and_see_its_label(browser: Any, base_url: str, mini_bundle
         browser.save_screenshot(os.environ["BUWEI_SCREENSHOT"])
 
     # Nothing was fetched from another origin, and the browser reported no errors (CSP included).
-    origins = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)"
-    )
+    origins = browser.execute_script("return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
     assert set(origins) <= {base_url}
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
