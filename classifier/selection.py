@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.evaluation import calibration, out_of_fold
+from classifier.evaluation import apply_temperature, calibration, fit_temperature, out_of_fold
 from classifier.pipeline import PipelineConfig
 
 BASE = PipelineConfig()
@@ -60,7 +60,9 @@ def compare(
             "config": config.as_dict(),
             "macro_f1": round(float(np.mean(per_repeat)), 4),
             "macro_f1_sd": round(float(np.std(per_repeat)), 4),
-            "ece": calibration(labels, proba)["ece"],
+            "ece_raw": calibration(labels, proba)["ece"],
+            # what users see: probabilities after the temperature train() fits on the same folds
+            "ece": calibration(labels, apply_temperature(proba, fit_temperature(labels, proba)))["ece"],
             "seconds": round(time.perf_counter() - started, 1),
         }
         rows.append(row)
