@@ -2,6 +2,7 @@
 
 The texts here were written for these tests; none is in the corpus.
 """
+
 from __future__ import annotations
 
 import pytest
