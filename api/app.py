@@ -19,7 +19,7 @@ from api.deps import require_api_key
 from api.errors import install_error_handlers
 from api.logs import EVENTS, configure_logging, event
 from api.metrics import Metrics
-from api.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, RequestContextMiddleware
+from api.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, RequestContextMiddleware, RouteTemplates
 from api.routes import classify, files, health, model, page
 from api.schemas import (
     BATCH_MAX_BODY_BYTES,
@@ -120,5 +120,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, caps=caps, default=DEFAULT_MAX_BODY_BYTES)
     # Added last = outermost: the request id, log line and metrics cover the 401 and every error too.
     app.add_middleware(ApiKeyMiddleware, settings=settings)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, templates=RouteTemplates(app.openapi))
     return app

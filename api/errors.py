@@ -133,8 +133,14 @@ async def buwei_error_handler(request: Request, exc: BuweiError) -> JSONResponse
     return error_response(exc.http_status, exc.code, exc.message)
 
 
+async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort (api.middleware answers unexpected errors first): a bare 500, nothing of `exc`."""
+    return error_response(500, "internal_error", "服务器内部错误 / internal error")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, api_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(BuweiError, buwei_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, internal_error_handler)

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException
@@ -29,21 +30,38 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _QUIET_ROUTES = {"/healthz", "/readyz", "/metrics", "/static"}
 
 
-def route_of(scope: Scope) -> str:
+class RouteTemplates:
+    """Maps a raw path to its OpenAPI path template, for requests refused before routing (401, 413)."""
+
+    def __init__(self, openapi: Callable[[], dict[str, Any]]) -> None:
+        self.openapi = openapi
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def __call__(self, path: str) -> str | None:
+        if self._patterns is None:
+            self._patterns = [
+                (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))), template)
+                for template in self.openapi().get("paths", {})
+            ]
+        return next((template for pattern, template in self._patterns if pattern.fullmatch(path)), None)
+
+
+def route_of(scope: Scope, templates: Callable[[str], str | None] | None = None) -> str:
     """The route template (never the raw path: it could carry text, and it would explode metrics)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    if str(scope.get("path", "")).startswith("/static/"):
+    path = str(scope.get("path", ""))
+    if path.startswith("/static/"):
         return "/static"
-    return "unmatched"
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str) and templates is not None:
+        template = templates(path)
+    return template if isinstance(template, str) else "unmatched"
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, templates: RouteTemplates | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +91,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             status = 500
-            EVENTS.exception("unhandled_error", extra={"fields": {"request_id": request_id, "route": route_of(scope)}})
+            fields_ = {"request_id": request_id, "route": route_of(scope, self.templates)}
+            EVENTS.exception("unhandled_error", extra={"fields": fields_})
             if not response_started:
                 response = error_response(
                     500,
@@ -85,7 +104,7 @@ class RequestContextMiddleware:
             if not scrape:
                 self.metrics.in_progress.dec()
             seconds = time.perf_counter() - started
-            route = route_of(scope)
+            route = route_of(scope, self.templates)
             method = str(scope.get("method", ""))
             if not scrape:
                 self.metrics.observe_request(method, route, status, seconds)

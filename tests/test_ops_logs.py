@@ -155,3 +155,17 @@ def test_a_refused_reload_is_logged_with_its_reason(
         assert test_client.get("/readyz").status_code == 503
     refused = [line for line in lines(caplog) if line["event"] == "model_reload_refused"]
     assert refused and refused[0]["level"] == "error" and "missing-version" in refused[0]["reason"]
+
+
+def test_requests_refused_before_routing_are_logged_under_their_route(
+    mini_bundle: TrainResult, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="buwei")
+    settings = Settings(models_dir=mini_bundle.path.parent, reload_poll_seconds=0, api_key="k" * 20)
+    with TestClient(create_app(settings)) as test_client:
+        assert test_client.post("/v1/classify", json={"text": "x"}).status_code == 401
+        too_big = b'{"text": "' + b"x" * 300_000 + b'"}'
+        headers = {"X-API-Key": "k" * 20, "Content-Type": "application/json"}
+        assert test_client.post("/v1/classify", content=too_big, headers=headers).status_code == 413
+    access = [line for line in lines(caplog) if line["logger"] == "buwei.access"]
+    assert [(line["route"], line["status"]) for line in access] == [("/v1/classify", 401), ("/v1/classify", 413)]
