@@ -109,6 +109,14 @@ def test_paste_a_text_and_see_its_label(browser: Any, base_url: str, mini_bundle
     assert all(m.text and m.text in TEXT for m in marks)
     assert browser.find_element(By.ID, "highlighted").text == TEXT  # the text itself is unchanged
 
+    unreadable = browser.execute_script(
+        "return [...document.querySelectorAll('code, .badge, .bar-name, mark')]"
+        ".filter(e => { const s = getComputedStyle(e); return s.color === s.backgroundColor"
+        " || s.color === 'rgb(255, 255, 255)' && ['rgb(255, 255, 255)', 'rgb(246, 248, 250)']"
+        ".includes(s.backgroundColor); }).map(e => e.textContent)"
+    )
+    assert unreadable == [], "text drawn in its own background colour"
+
     if os.environ.get("BUWEI_SCREENSHOT"):
         browser.save_screenshot(os.environ["BUWEI_SCREENSHOT"])
 
