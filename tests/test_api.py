@@ -502,3 +502,15 @@ def test_openapi_and_docs(client: TestClient) -> None:
         assert path in paths
     assert "/" not in paths
     assert client.get("/docs").status_code == 200
+
+
+def test_the_factory_reads_its_settings_from_the_environment(
+    models_env: Path, mini_bundle: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BUWEI_API_KEY", raising=False)
+    monkeypatch.setenv("BUWEI_RELOAD_POLL_SECONDS", "0")
+    monkeypatch.setenv("BUWEI_MAX_UPLOAD_BYTES", "1234")
+    app = create_app()  # what uvicorn calls (factory=True)
+    assert app.state.settings.models_root() == models_env and app.state.settings.max_upload_bytes == 1234
+    with TestClient(app) as test_client:
+        assert test_client.get("/readyz").json()["model_version"] == mini_bundle.manifest["version"]
