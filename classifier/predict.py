@@ -201,7 +201,8 @@ class Predictor:
             for term in terms:
                 if term and _readable(term):
                     totals[term] += float(value) / len(terms)
-        best = sorted(totals.items(), key=lambda item: -item[1])[:limit]
+        # rounded weight first, then the term: ties read the same whichever path computed them
+        best = sorted(totals.items(), key=lambda item: (-round(item[1], 4), item[0]))[:limit]
         return [{"term": term, "weight": round(weight, 4)} for term, weight in best]
 
 

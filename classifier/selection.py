@@ -22,19 +22,16 @@ from classifier.pipeline import PipelineConfig
 BASE = PipelineConfig()
 
 CANDIDATES: tuple[PipelineConfig, ...] = (
-    # classifiers on both feature sets
+    # classifiers on both feature sets, with their key regularisation strength
     *(replace(BASE, classifier="logreg", C=c) for c in (3.0, 10.0, 30.0)),
-    *(replace(BASE, classifier="svm", C=c) for c in (3.0, 10.0)),
-    *(replace(BASE, classifier="cnb", C=c) for c in (3.0, 30.0)),
-    *(replace(BASE, classifier="sgd", C=c) for c in (1.0, 10.0)),
+    replace(BASE, classifier="svm", C=10.0),
+    replace(BASE, classifier="cnb", C=30.0),
+    replace(BASE, classifier="sgd", C=10.0),
     # features, with the classifier fixed
     replace(BASE, features="word"),
     replace(BASE, features="char"),
-    replace(BASE, features="both", userdict=False),
-    replace(BASE, features="word", userdict=False),
+    replace(BASE, userdict=False),
     replace(BASE, hmm=True),
-    replace(BASE, char_ngrams=(1, 4)),
-    replace(BASE, word_ngrams=(1, 1)),
 )
 
 
