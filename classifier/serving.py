@@ -4,9 +4,15 @@ classifier package never imports the api package."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def serve(host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
@@ -23,6 +29,9 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         )
         host = "127.0.0.1"
     print(f"buwei: serving on http://{host}:{port} with {workers} worker(s)", file=sys.stderr)
+    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal with the handler that
+    # was there before it started: make that handler a clean exit, so a graceful stop exits 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -119,11 +119,5 @@ def test_the_server_shuts_down_gracefully(shutdown: Shutdown) -> None:
     assert [line["status"] for line in access] == [200]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uvicorn re-raises SIGTERM after its graceful shutdown, so the process ends by the signal (-15) "
-    "unless classifier/serving.py installs a SIGTERM handler (raise SystemExit(0)) before uvicorn.run; "
-    "strict: once it does, this passes and the marker must go",
-)
 def test_the_server_exits_0(shutdown: Shutdown) -> None:
     assert shutdown.returncode == 0
