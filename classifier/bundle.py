@@ -90,7 +90,7 @@ class Bundle:
 def save_bundle(
     model: Any,
     manifest: dict[str, Any],
-    write_extras: Callable[[Path], None] | None = None,
+    write_extras: Callable[[Path, str], None] | None = None,
     root: Path | None = None,
     make_current: bool = True,
 ) -> Path:
@@ -112,7 +112,7 @@ def save_bundle(
             **manifest,
         }
         if write_extras is not None:
-            write_extras(staging)
+            write_extras(staging, version)
         _write_json_atomic(staging / MANIFEST_FILE, full)
         os.chmod(staging, 0o755)
         os.rename(staging, root / version)

@@ -105,8 +105,8 @@ def train(
         "model_name": config.name,
     }
 
-    def write_report(folder: Path) -> None:
-        save_report(folder, {**report, "title": folder.name}, curve)
+    def write_report(folder: Path, version: str) -> None:
+        save_report(folder, {**report, "title": f"model {version}"}, curve)
 
     manifest = {
         "config": config.as_dict(),

@@ -100,7 +100,7 @@ def test_failed_write_leaves_no_half_bundle_and_keeps_current(bundle_copy: Path)
     root = bundle_copy.parent
     before = sorted(p.name for p in root.iterdir())
 
-    def crash(folder: Path) -> None:
+    def crash(folder: Path, version: str) -> None:
         (folder / "report.md").write_text("half", encoding="utf-8")
         raise RuntimeError("disk full")
 

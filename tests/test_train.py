@@ -159,3 +159,8 @@ def test_bad_priors_are_bad_input(mini_bundle: TrainResult, spec: str) -> None:
 def test_priors_from_the_environment(mini_bundle: TrainResult, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUWEI_PRIORS", "other=0.97,unwilling=0.01,afraid=0.01,unable=0.01")
     assert Predictor.load(mini_bundle.path).prior_weights is not None
+
+
+def test_report_is_titled_with_the_version(mini_bundle: TrainResult) -> None:
+    first_line = (mini_bundle.path / "report.md").read_text(encoding="utf-8").splitlines()[0]
+    assert mini_bundle.manifest["version"] in first_line and ".tmp" not in first_line
