@@ -21,7 +21,7 @@ from classifier.evaluation import (
 )
 from classifier.predict import Predictor
 from classifier.report import save_report
-from classifier.train import TARGET_PRECISION, selected_config
+from classifier.train import REVIEW_CONFIDENCE_FLOOR, TARGET_PRECISION, selected_config
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
 
@@ -49,7 +49,7 @@ def cross_validated(
         "metrics": metrics,
         "macro_f1_per_repeat": per_repeat,
         "temperature": temperature,
-        "thresholds": choose_thresholds(labels, proba, TARGET_PRECISION),
+        "thresholds": choose_thresholds(labels, proba, TARGET_PRECISION, REVIEW_CONFIDENCE_FLOOR),
         "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
         "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
         "learning_curve": curve,

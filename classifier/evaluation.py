@@ -134,7 +134,9 @@ def breakdown(labels: Sequence[str], proba: np.ndarray, groups: Sequence[str]) -
     return result
 
 
-def choose_thresholds(labels: Sequence[str], proba: np.ndarray, target_precision: float = 0.95) -> dict[str, Any]:
+def choose_thresholds(
+    labels: Sequence[str], proba: np.ndarray, target_precision: float = 0.95, confidence_floor: float = 0.25
+) -> dict[str, Any]:
     """The review band: the (min_confidence, min_margin) pair that keeps the most predictions
     unflagged while those unflagged predictions reach `target_precision` out of fold."""
     y = np.asarray(labels)
@@ -143,7 +145,7 @@ def choose_thresholds(labels: Sequence[str], proba: np.ndarray, target_precision
     correct = predicted_labels(proba) == y
     best: dict[str, Any] | None = None
     fallback: dict[str, Any] | None = None
-    for min_conf in np.round(np.arange(0.25, 0.991, 0.01), 2):
+    for min_conf in np.round(np.arange(confidence_floor, 0.991, 0.01), 2):
         for min_margin in np.round(np.arange(0.0, 0.61, 0.02), 2):
             kept = (confidence >= min_conf) & (margin >= min_margin)
             if kept.sum() < max(10, 0.02 * len(y)):
@@ -162,7 +164,12 @@ def choose_thresholds(labels: Sequence[str], proba: np.ndarray, target_precision
     chosen = (
         best or fallback or {"min_confidence": 0.99, "min_margin": 0.6, "precision_unflagged": 0.0, "coverage": 0.0}
     )
-    return {**chosen, "target_precision": target_precision, "target_reached": best is not None}
+    return {
+        **chosen,
+        "target_precision": target_precision,
+        "target_reached": best is not None,
+        "confidence_floor": confidence_floor,
+    }
 
 
 def learning_curve(

@@ -112,7 +112,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         f" / flagged when confidence < {th['min_confidence']:.2f} or the top-two gap < {th['min_margin']:.2f}.",
         f"未标记复核的预测精确率 / precision of unflagged predictions: {th['precision_unflagged']:.3f}"
         f"（目标 / target {th['target_precision']:.2f}{'' if th['target_reached'] else '，未达到 / NOT reached'}）；"
-        f"覆盖率 / coverage: {th['coverage']:.1%}",
+        f"覆盖率 / coverage: {th['coverage']:.1%}"
+        + (
+            f"。置信度下限 / confidence floor {th['confidence_floor']:.2f}"
+            "（真实留言比语料难 / real messages are harder than the corpus: data/REAL-EVAL.md）"
+            if th.get("confidence_floor", 0) > 0.25
+            else ""
+        ),
     ]
     for title, key in (("按语体 / By voice", "by_voice"), ("按领域 / By domain", "by_domain")):
         if report.get(key):
