@@ -37,7 +37,7 @@ label: $(STAMP) $(MODEL_POINTER) ## label a file: make label IN=file.xlsx [OUT=o
 	@test -n "$(IN)" || { echo "usage: make label IN=file.csv [OUT=out.csv]"; exit 2; }
 	$(BIN)/buwei label "$(IN)" $(if $(OUT),-o "$(OUT)")
 
-serve: $(STAMP) $(MODEL_POINTER) ## set up, train if no model, serve API + page on http://$(HOST):$(PORT)
+serve: $(STAMP) $(MODEL_POINTER) ## set up, train if no model, serve API + page on http://127.0.0.1:8000 (HOST, PORT)
 	$(BIN)/buwei serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) ## run the whole test suite (builds its own small models)

@@ -30,14 +30,17 @@ from api.schemas import (
 from api.settings import Settings
 from api.store import ModelStore, ReloadRefused
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Buwei 不为 classifies Chinese reports of official inaction (为官不为) by cause:
 `unwilling` 不想干事, `afraid` 不敢干事, `unable` 不会干事, `other` 其他(非为官不为).
 
-Limits: a text has 1–20,000 characters and is not only whitespace; a batch has 1–1,000 texts;
-request bodies are capped (413) with room for `\\uXXXX`-escaped JSON; uploads are capped by
-BUWEI_MAX_UPLOAD_BYTES. Every error is `{"error": {"code", "message"}}`. When BUWEI_API_KEY is set,
-every /v1 call needs the header `X-API-Key`.
+Limits: a text has 1–20,000 characters and is not only whitespace; a batch has 1–1,000 texts.
+Request bodies are capped, with room for `\\uXXXX`-escaped JSON, and larger ones get 413:
+{CLASSIFY_MAX_BODY_BYTES:,} bytes for /v1/classify, {BATCH_MAX_BODY_BYTES:,} bytes for
+/v1/classify/batch, {DEFAULT_MAX_BODY_BYTES:,} bytes for other JSON routes; an upload to /v1/files may be
+BUWEI_MAX_UPLOAD_BYTES (default 52,428,800) plus {MULTIPART_OVERHEAD_BYTES:,} bytes of multipart framing.
+Every error is `{{"error": {{"code", "message"}}}}`. When BUWEI_API_KEY is set, every /v1 call needs
+the header `X-API-Key`.
 """
 
 

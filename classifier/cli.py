@@ -26,6 +26,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from classifier.config import DEFAULT_CORPUS
     from classifier.train import train
 
+    if args.only and not args.data:
+        raise BadInputError("--only 需要至少一个 --data 文件", "--only needs at least one --data file")
     paths = [DEFAULT_CORPUS, *args.data] if not args.only else list(args.data)
     result = train(paths, folds=args.folds, with_curve=not args.no_curve)
     print(result.summary())
@@ -35,6 +37,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier import assess
 
+    if args.model and not args.data:
+        raise BadInputError(
+            "--model 只与 --data 一起使用（交叉验证总是重新训练）",
+            "--model goes with --data (cross-validation always trains afresh)",
+        )
     if args.data:
         path, report = assess.external(args.data, args.model, args.out, args.priors)
     else:
@@ -211,3 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("buwei: 已中断 / interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an environment failure: one line, no traceback, no text
+        print(f"buwei: 内部错误 / internal error: {type(exc).__name__}: {mask_pii(str(exc))[:300]}", file=sys.stderr)
+        return 1

@@ -44,6 +44,12 @@ def load_examples(paths: list[Path], require_every_label: bool = True) -> list[E
                     examples.append(Example(text, label, row.get("domain") or "", row.get("voice") or ""))
         except FileNotFoundError:
             raise TrainingError(f"找不到训练文件：{path}", f"training file not found: {path}") from None
+        except IsADirectoryError:
+            raise TrainingError(
+                f"训练数据应是 CSV 文件而不是文件夹：{path}", f"{path} is a folder, not a CSV file"
+            ) from None
+        except OSError as exc:
+            raise TrainingError(f"无法读取训练文件：{path}", f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise TrainingError(f"训练文件必须是 UTF-8：{path}", f"training file must be UTF-8: {path}") from None
     missing = set(LABEL_CODES) - {e.label for e in examples}

@@ -8,6 +8,8 @@ import signal
 import sys
 from types import FrameType
 
+from classifier.errors import BadInputError
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -19,9 +21,13 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
     import uvicorn
 
     host = host or os.environ.get("HOST", "127.0.0.1")
-    port = port or int(os.environ.get("PORT", "8000"))
-    workers = workers or int(os.environ.get("WORKERS", "1"))
-    if not os.environ.get("BUWEI_API_KEY") and host not in LOOPBACK:
+    try:
+        port = port or int(os.environ.get("PORT", "8000"))
+        workers = workers or int(os.environ.get("WORKERS", "1"))
+    except ValueError:
+        raise BadInputError("PORT 和 WORKERS 必须是整数", "PORT and WORKERS must be whole numbers") from None
+    # the same rule as api.settings: a blank key is no key
+    if not os.environ.get("BUWEI_API_KEY", "").strip() and host not in LOOPBACK:
         print(
             f"buwei: 未设置 BUWEI_API_KEY，只监听 127.0.0.1（而不是 {host}） / "
             f"BUWEI_API_KEY is not set, so serving on 127.0.0.1 only (not {host})",

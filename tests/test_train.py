@@ -164,3 +164,19 @@ def test_priors_from_the_environment(mini_bundle: TrainResult, monkeypatch: pyte
 def test_report_is_titled_with_the_version(mini_bundle: TrainResult) -> None:
     first_line = (mini_bundle.path / "report.md").read_text(encoding="utf-8").splitlines()[0]
     assert mini_bundle.manifest["version"] in first_line and ".tmp" not in first_line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["train", "--only"], ["evaluate", "--model", "x"], ["train", "--only", "--data", "/tmp"]],
+)
+def test_cli_usage_mistakes_exit_2_with_one_line(args: list[str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "classifier", *args],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(tmp_path),
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

@@ -54,7 +54,8 @@ def label_uploaded_file(
         str | None, Form(max_length=40, description="Force the input encoding, e.g. gb18030. Default: detected.")
     ] = None,
 ) -> FileResponse:
-    """Label every row and send the file back with pred_label, confidence, needs_review and evidence appended.
+    """Label every row and send the file back with pred_label, pred_label_zh, confidence, second_label,
+    needs_review and evidence appended.
 
     The same engine as `buwei label`: the bytes are those `buwei label` would write. Headers
     X-Buwei-Rows and X-Buwei-Needs-Review give the counts.
