@@ -306,9 +306,9 @@ print(json.dumps({"seconds": s, "peak_rss_mib": resource.getrusage(resource.RUSA
 """
 
 
-def bench_training(models: Path, quick: bool) -> dict[str, Any]:
+def bench_training(models: Path, enlargements: list[int]) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for factor in (1, 10) if quick else (1, 10, 50):
+    for factor in [1, *enlargements]:
         code = TRAIN_CODE.replace("sys.argv[1]", repr(str(factor))).replace("sys.argv[2]", repr(str(models)))
         got = child_json(code)
         key = "shipped_corpus_full_train" if factor == 1 else f"fit_only_{factor}x"
@@ -419,6 +419,9 @@ def render(results: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="fewer texts and shorter load runs")
+    parser.add_argument(
+        "--enlarge", type=int, action="append", help="corpus enlargements to time training on (default: 10 and 50)"
+    )
     args = parser.parse_args()
     n = 3000 if args.quick else 14125
     texts, source = load_texts(n)
@@ -431,7 +434,7 @@ def main() -> int:
         "texts": {"source": source, "n": len(texts), "mean_chars": round(chars / len(texts))},
     }
     print("training …", file=sys.stderr)
-    results["training"] = bench_training(models, args.quick)
+    results["training"] = bench_training(models, args.enlarge or ([10] if args.quick else [10, 50]))
     results["model"] = bench_model(models)
     print("segmentation and stock pipeline …", file=sys.stderr)
     results["segmentation_and_stock"] = bench_segmentation_and_stock(TEXTS_FILE, len(texts), chars)
