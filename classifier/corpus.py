@@ -10,6 +10,34 @@ from pathlib import Path
 from classifier.errors import TrainingError
 from classifier.labels import LABEL_CODES
 
+# The corpus's metadata vocabularies (data/WRITING-GUIDE.md): the voices texts are written in and the
+# 20 domains they cover.
+VOICES = frozenset({"citizen", "hotline", "bulletin", "inspection", "assessment", "media"})
+DOMAINS = frozenset(
+    [
+        "环保",
+        "征地拆迁",
+        "乡村振兴",
+        "营商环境",
+        "行政审批",
+        "社保医保",
+        "教育",
+        "医疗卫生",
+        "住建物业",
+        "交通",
+        "城管",
+        "农业农村",
+        "户籍治安",
+        "市场监管",
+        "信访",
+        "应急防汛",
+        "民政救助",
+        "劳动仲裁",
+        "自然资源",
+        "数字政务",
+    ]
+)
+
 
 @dataclass(frozen=True)
 class Example:

@@ -15,6 +15,7 @@ repository (default /tmp/buwei_real_eval.csv): the texts are never to be copied 
 
 Usage: python scripts/build_real_eval.py [OUTPUT] [--include-unsure]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,13 @@ def fail(message: str, code: int = 2) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Join hand labels with ../shared citizen messages.")
-    parser.add_argument("output", nargs="?", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"output CSV outside the repository (default {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "output",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"output CSV outside the repository (default {DEFAULT_OUTPUT})",
+    )
     parser.add_argument("--include-unsure", action="store_true", help="also write rows labelled 'unsure'")
     args = parser.parse_args(argv)
 

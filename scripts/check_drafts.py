@@ -13,30 +13,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-LABELS = {"unwilling", "afraid", "unable", "other"}
-VOICES = {"citizen", "hotline", "bulletin", "inspection", "assessment", "media"}
-DOMAINS = {
-    "环保",
-    "征地拆迁",
-    "乡村振兴",
-    "营商环境",
-    "行政审批",
-    "社保医保",
-    "教育",
-    "医疗卫生",
-    "住建物业",
-    "交通",
-    "城管",
-    "农业农村",
-    "户籍治安",
-    "市场监管",
-    "信访",
-    "应急防汛",
-    "民政救助",
-    "劳动仲裁",
-    "自然资源",
-    "数字政务",
-}
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifier.corpus import DOMAINS, VOICES  # noqa: E402
+from classifier.labels import LABEL_CODES  # noqa: E402
+
+LABELS = set(LABEL_CODES)
 DRAFTS = Path(__file__).resolve().parent.parent / "data" / "drafts"
 
 
@@ -88,7 +71,7 @@ def main() -> int:
         print(f"\n{len(mine)} rows checked; labels {dict(Counter(r['label'] for _, r in mine))}")
         print(f"voices {dict(Counter(r['voice'] for _, r in mine))}")
         print(f"domains {dict(Counter(r['domain'] for _, r in mine))}")
-        print(f"length median {lens[len(lens) // 2]}, share over 250: {sum(l > 250 for l in lens) / len(lens):.0%}")
+        print(f"length median {lens[len(lens) // 2]}, share over 250: {sum(n > 250 for n in lens) / len(lens):.0%}")
     print("OK" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 

@@ -7,6 +7,7 @@ then 100 ids from the remaining messages of ../shared/corpus/citizen_messages.cs
 (ids not in the strong set, in file order). The 200 are printed first, then the 100.
 The messages themselves are never copied into the repository.
 """
+
 import argparse
 import csv
 import random
@@ -34,8 +35,12 @@ def sample_ids(corpus: Path) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                    help="directory with citizen_messages.csv and inaction_keyword_hits.csv")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help="directory with citizen_messages.csv and inaction_keyword_hits.csv",
+    )
     args = ap.parse_args()
     if not (args.corpus / "citizen_messages.csv").is_file():
         print(f"error: corpus not found at {args.corpus}", file=sys.stderr)

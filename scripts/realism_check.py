@@ -4,6 +4,7 @@ messages into the repository.
 
 Usage: python scripts/realism_check.py [--n 120] [--keyword-hits] [--seed 0]
 """
+
 from __future__ import annotations
 
 import argparse

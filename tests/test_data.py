@@ -9,32 +9,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from classifier.config import DEFAULT_CORPUS, USERDICT
-from classifier.corpus import near_duplicates
+from classifier.corpus import DOMAINS, VOICES, near_duplicates
 from classifier.labels import LABEL_CODES
-
-DOMAINS = {
-    "环保",
-    "征地拆迁",
-    "乡村振兴",
-    "营商环境",
-    "行政审批",
-    "社保医保",
-    "教育",
-    "医疗卫生",
-    "住建物业",
-    "交通",
-    "城管",
-    "农业农村",
-    "户籍治安",
-    "市场监管",
-    "信访",
-    "应急防汛",
-    "民政救助",
-    "劳动仲裁",
-    "自然资源",
-    "数字政务",
-}
-VOICES = {"citizen", "hotline", "bulletin", "inspection", "assessment", "media"}
 
 
 @pytest.fixture(scope="module")
