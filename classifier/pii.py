@@ -15,7 +15,9 @@ _ID_CHECK = "10X98765432"
 _MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?[\d*]{4}){2}(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
 _ID_CANDIDATE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_CARD_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# A card number is 13-19 digits written solid or in groups of four; anything else with dashes (a date
+# stamp like 20261127-031551, a model version) is not one, even when it happens to pass Luhn.
+_CARD_CANDIDATE = re.compile(r"(?<![\d-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?)(?![\d-])")
 _DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 

@@ -73,6 +73,8 @@ def test_normalize_all_keeps_order_and_length() -> None:
         ("11010519491231002Y", "11010519491231002Y"),  # not an ID: bad check character
         ("110105194912310021", "110105194912310021"),  # 18 digits, wrong checksum, not Luhn
         ("23456789012", "23456789012"),  # 11 digits but not a mobile prefix
+        ("20261127-031551", "20261127-031551"),  # a model version: passes Luhn, but is no card
+        ("模型 20261127-031551-2", "模型 20261127-031551-2"),
     ],
 )
 def test_mask_pii_table(text: str, masked: str) -> None:
