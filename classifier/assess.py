@@ -11,17 +11,13 @@ import numpy as np
 from classifier.config import DEFAULT_CORPUS, PROJECT_ROOT
 from classifier.corpus import data_hash, load_examples
 from classifier.evaluation import (
-    apply_temperature,
     breakdown,
-    choose_thresholds,
     classification_metrics,
-    fit_temperature,
     learning_curve,
-    out_of_fold,
 )
 from classifier.predict import Predictor
 from classifier.report import save_report
-from classifier.train import REVIEW_CONFIDENCE_FLOOR, TARGET_PRECISION, selected_config
+from classifier.train import TARGET_PRECISION, cross_validated_quality, selected_config
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
 
@@ -37,21 +33,10 @@ def cross_validated(
     paths = paths or [DEFAULT_CORPUS]
     examples = load_examples(paths)
     config, selection = selected_config()
-    texts, labels = [e.text for e in examples], [e.label for e in examples]
-    raw, per_repeat = out_of_fold(config, texts, labels, folds=folds, repeats=repeats)
-    temperature = fit_temperature(labels, raw)
-    proba = apply_temperature(raw, temperature)
-    metrics = classification_metrics(labels, proba)
-    curve = learning_curve(config, texts, labels, folds=folds)
+    curve = learning_curve(config, [e.text for e in examples], [e.label for e in examples], folds=folds)
     report = {
         "title": "cross-validation",
-        "method": f"{repeats}x repeated stratified {folds}-fold cross-validation",
-        "metrics": metrics,
-        "macro_f1_per_repeat": per_repeat,
-        "temperature": temperature,
-        "thresholds": choose_thresholds(labels, proba, TARGET_PRECISION, REVIEW_CONFIDENCE_FLOOR),
-        "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
-        "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
+        **cross_validated_quality(config, examples, folds, repeats),
         "learning_curve": curve,
         "selection": selection,
         "data_sha256": data_hash(paths),

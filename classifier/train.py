@@ -10,7 +10,7 @@ from typing import Any
 
 from classifier.bundle import save_bundle
 from classifier.config import DATA_DIR, DEFAULT_CORPUS
-from classifier.corpus import data_hash, load_examples
+from classifier.corpus import Example, data_hash, load_examples
 from classifier.evaluation import (
     apply_temperature,
     breakdown,
@@ -44,6 +44,27 @@ def selected_config(path: Path = SELECTION_FILE) -> tuple[PipelineConfig, dict[s
         if key in params:
             params[key] = tuple(params[key])
     return PipelineConfig(**params), selection
+
+
+def cross_validated_quality(
+    config: PipelineConfig, examples: list[Example], folds: int, repeats: int = 1
+) -> dict[str, Any]:
+    """Out-of-fold quality of a configuration, as both `train` and `evaluate` report it: metrics after
+    temperature scaling, the temperature, the review band, and breakdowns by voice and domain."""
+    labels = [e.label for e in examples]
+    raw, per_repeat = out_of_fold(config, [e.text for e in examples], labels, folds=folds, repeats=repeats)
+    temperature = fit_temperature(labels, raw)
+    proba = apply_temperature(raw, temperature)
+    method = f"stratified {folds}-fold cross-validation (out-of-fold predictions)"
+    return {
+        "method": method if repeats == 1 else f"{repeats}x repeated {method}",
+        "metrics": classification_metrics(labels, proba),
+        "macro_f1_per_repeat": per_repeat if repeats > 1 else [],
+        "temperature": temperature,
+        "thresholds": choose_thresholds(labels, proba, TARGET_PRECISION, REVIEW_CONFIDENCE_FLOOR),
+        "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
+        "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
+    }
 
 
 @dataclass
@@ -83,11 +104,8 @@ def train(
     labels = [e.label for e in examples]
     folds = max(2, min(folds, min(labels.count(c) for c in set(labels))))
 
-    raw, _ = out_of_fold(config, texts, labels, folds=folds)
-    temperature = fit_temperature(labels, raw)
-    proba = apply_temperature(raw, temperature)
-    metrics = classification_metrics(labels, proba)
-    thresholds = choose_thresholds(labels, proba, TARGET_PRECISION, REVIEW_CONFIDENCE_FLOOR)
+    quality = cross_validated_quality(config, examples, folds)
+    metrics, thresholds, temperature = quality["metrics"], quality["thresholds"], quality["temperature"]
     # three folds and three sizes keep `train` fast; `buwei evaluate` draws the full curve
     curve = learning_curve(config, texts, labels, fractions=(0.25, 0.5, 0.75), folds=3) if with_curve else []
     if curve:
@@ -98,12 +116,7 @@ def train(
     digest = data_hash(paths)
 
     report = {
-        "method": f"{folds}-fold stratified cross-validation (out-of-fold predictions)",
-        "metrics": metrics,
-        "thresholds": thresholds,
-        "temperature": temperature,
-        "by_voice": breakdown(labels, proba, [e.voice for e in examples]),
-        "by_domain": breakdown(labels, proba, [e.domain for e in examples]),
+        **quality,
         "learning_curve": curve,
         "selection": selection,
         "data_sha256": digest,
