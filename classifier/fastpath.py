@@ -21,7 +21,6 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import normalize as l2_normalize
 
 from classifier.normalize import normalize
 
@@ -42,7 +41,7 @@ class _CharBlock:
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.sublinear = vectorizer.sublinear_tf
 
-    def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def counts(self, texts: Sequence[str]) -> _Block:
         codes = [np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32) for t in texts]
         lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=len(codes))
         flat = np.concatenate(codes).astype(np.uint64) if codes else np.zeros(0, dtype=np.uint64)
@@ -61,7 +60,7 @@ class _CharBlock:
         at = np.searchsorted(self.keys, all_keys)
         at[at == len(self.keys)] = 0
         known = self.keys[at] == all_keys if len(self.keys) else np.zeros(len(all_keys), dtype=bool)
-        return _count_matrix(all_docs[known], self.columns[at[known]], len(texts), self.width)
+        return _count_matrix(all_docs[known], self.columns[at[known]], self.width)
 
 
 class _WordBlock:
@@ -80,7 +79,7 @@ class _WordBlock:
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.sublinear = vectorizer.sublinear_tf
 
-    def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def counts(self, texts: Sequence[str]) -> _Block:
         rows: list[int] = []
         cols: list[int] = []
         lengths = [n for n in range(self.low, self.high + 1) if n in self.by_length]
@@ -92,7 +91,7 @@ class _WordBlock:
                 hits = [c for c in map(lookup, grams) if c is not None]
                 cols += hits
                 rows += [row] * len(hits)
-        return _count_matrix(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(texts), self.width)
+        return _count_matrix(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), self.width)
 
 
 def _pack(gram: str) -> int:
@@ -102,18 +101,29 @@ def _pack(gram: str) -> int:
     return key
 
 
-def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, width: int) -> sparse.csr_matrix:
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n_rows, max(width, 1)))
-    matrix.sum_duplicates()
-    return matrix
+def _count_matrix(rows: np.ndarray, cols: np.ndarray, width: int) -> _Block:
+    """Term counts per (row, column), sorted by row then column, as flat arrays."""
+    keys, counts = np.unique(rows.astype(np.int64) * max(width, 1) + cols, return_counts=True)
+    return _Block(keys // max(width, 1), keys % max(width, 1), counts.astype(np.float64))
 
 
-def _tfidf(block: _CharBlock | _WordBlock, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+class _Block:
+    """One vectorizer's sparse output for a batch, as parallel arrays (no scipy object per step)."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, data: np.ndarray) -> None:
+        self.rows, self.cols, self.data = rows, cols, data
+
+
+def _tfidf(block: _CharBlock | _WordBlock, counts: _Block, n_rows: int) -> _Block:
+    """TfidfTransformer.transform on flat arrays: sublinear tf, times idf, rows scaled to unit length."""
+    data = counts.data
     if block.sublinear:
-        np.log(counts.data, counts.data)
-        counts.data += 1
-    counts = counts @ sparse.diags(block.idf)
-    return sparse.csr_matrix(l2_normalize(counts, norm="l2", copy=False))
+        np.log(data, data)
+        data += 1
+    data *= block.idf[counts.cols]
+    norms = np.sqrt(np.bincount(counts.rows, weights=data * data, minlength=n_rows))
+    data /= norms[counts.rows]  # every row present here has a positive norm
+    return counts
 
 
 class FastScorer:
@@ -150,8 +160,27 @@ class FastScorer:
         return len(pipeline.steps) == 3
 
     def features(self, normalized: Sequence[str]) -> sparse.csr_matrix:
-        """The FeatureUnion's output for texts that are already normalised."""
-        return sparse.csr_matrix(sparse.hstack([_tfidf(b, b.counts(normalized)) for b in self.blocks]))
+        """The FeatureUnion's output for texts that are already normalised.
+
+        Built from flat arrays: for one text, scipy's per-operation overhead (a diagonal idf matrix,
+        hstack, format conversions) cost several times the arithmetic."""
+        n_rows, offset = len(normalized), 0
+        rows, cols, data = [], [], []
+        for block in self.blocks:
+            part = _tfidf(block, block.counts(normalized), n_rows)
+            rows.append(part.rows)
+            cols.append(part.cols + offset)
+            data.append(part.data)
+            offset += max(block.width, 1)
+        all_rows = np.concatenate(rows)
+        # blocks are each sorted by (row, column) and later blocks have larger columns: a stable sort
+        # by row alone gives the CSR order
+        order = np.argsort(all_rows, kind="stable")
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(all_rows, minlength=n_rows), out=indptr[1:])
+        return sparse.csr_matrix(
+            (np.concatenate(data)[order], np.concatenate(cols)[order], indptr), shape=(n_rows, offset)
+        )
 
     def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         """Multinomial logistic regression: softmax of the linear scores, in `classes` order."""
