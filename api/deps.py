@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.types import Scope
 
 from api.errors import ApiError
 from api.metrics import Metrics
@@ -58,10 +59,14 @@ async def get_predictor(request: Request) -> Predictor:
     return predictor  # type: ignore[no-any-return]
 
 
-async def get_access_fields(request: Request) -> dict[str, Any]:
+def access_fields(scope: Scope) -> dict[str, Any]:
     """Fields a handler adds to this request's access-log line (labels, model version, counts)."""
-    fields: dict[str, Any] = request.scope.setdefault("state", {}).setdefault("access_fields", {})
+    fields: dict[str, Any] = scope.setdefault("state", {}).setdefault("access_fields", {})
     return fields
+
+
+async def get_access_fields(request: Request) -> dict[str, Any]:
+    return access_fields(request.scope)
 
 
 def key_accepted(settings: Settings, given: str | None) -> bool:

@@ -23,6 +23,7 @@ from api.schemas import (
     CLASSIFY_MAX_BODY_BYTES,
     MAX_BATCH_TEXTS,
     MAX_TEXT_CHARS,
+    ClassifyResult,
 )
 from api.settings import Settings
 from classifier.labelling import label_file
@@ -99,6 +100,14 @@ def test_classify_returns_the_contract_shape(client: TestClient, mini_bundle: Tr
 
 def test_classify_matches_the_predictor(client: TestClient, mini_model: Predictor) -> None:
     assert client.post("/v1/classify", json={"text": TEXT}).json() == mini_model.predict_one(TEXT).to_dict()
+
+
+def test_classify_answers_the_bytes_its_response_model_would(client: TestClient, mini_model: Predictor) -> None:
+    # The handler answers a prepared JSONResponse; it must read exactly as ClassifyResult serialises it.
+    response = client.post("/v1/classify", json={"text": TEXT})
+    expected = ClassifyResult.model_validate(mini_model.predict_one(TEXT).to_dict()).model_dump_json()
+    assert response.content == expected.encode()
+    assert response.headers["content-type"] == "application/json"
 
 
 def test_long_text_is_classified_off_the_event_loop_with_the_same_result(
