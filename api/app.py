@@ -10,12 +10,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import anyio
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import require_api_key
+from api.deps import declare_api_key
 from api.errors import install_error_handlers
 from api.logs import EVENTS, configure_logging, event
 from api.metrics import Metrics
@@ -108,13 +109,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
 
     install_error_handlers(app)
-    key = [Depends(require_api_key)]
-    app.include_router(classify.router, dependencies=key)
-    app.include_router(model.router, dependencies=key)
-    app.include_router(files.router, dependencies=key)
+    app.include_router(classify.router)
+    app.include_router(model.router)
+    app.include_router(files.router)
     app.include_router(health.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+
+    def openapi_with_api_key() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_api_key(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi_with_api_key  # type: ignore[method-assign]
     caps = {
         "/v1/classify": CLASSIFY_MAX_BODY_BYTES,
         "/v1/classify/batch": BATCH_MAX_BODY_BYTES,

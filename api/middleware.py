@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import API_KEY_HEADER, key_accepted, unauthorized_error
+from api.deps import API_KEY_HEADER, key_accepted, needs_api_key, unauthorized_error
 from api.errors import MAX_BODY_SCOPE_KEY, body_too_large_message, error_response
 from api.logs import ACCESS, EVENTS
 from api.metrics import Metrics
@@ -135,8 +135,7 @@ class ApiKeyMiddleware:
         self.header = API_KEY_HEADER.lower().encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if scope["type"] == "http" and self.settings.api_key is not None and (path == "/v1" or path.startswith("/v1/")):
+        if scope["type"] == "http" and self.settings.api_key is not None and needs_api_key(str(scope.get("path", ""))):
             given = next((v for k, v in scope["headers"] if k == self.header), None)
             if not key_accepted(self.settings, given.decode("latin-1") if given is not None else None):
                 refused = unauthorized_error()

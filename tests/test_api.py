@@ -325,6 +325,17 @@ def test_api_key_is_checked_before_the_body_is_read(keyed: TestClient) -> None:
     assert_error(response, 401, "unauthorized")
 
 
+def test_the_schema_declares_the_key_on_every_v1_operation_and_no_other(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    scheme = schema["components"]["securitySchemes"]["APIKeyHeader"]
+    assert scheme["type"] == "apiKey" and scheme["in"] == "header" and scheme["name"] == "X-API-Key"
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            declared = operation.get("security") == [{"APIKeyHeader": []}]
+            assert declared == path.startswith("/v1/"), path
+    assert client.get("/openapi.json").json() == schema  # declared once, however often it is asked for
+
+
 def test_health_page_and_metrics_need_no_key(keyed: TestClient) -> None:
     for path in ("/healthz", "/readyz", "/", "/static/app.js", "/metrics", "/openapi.json"):
         assert keyed.get(path).status_code == 200, path
