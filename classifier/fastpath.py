@@ -33,7 +33,7 @@ class _CharBlock:
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         self.low, self.high = vectorizer.ngram_range
         vocabulary: dict[str, int] = vectorizer.vocabulary_
-        keys = np.fromiter((_pack(gram) for gram in vocabulary), dtype=np.uint64, count=len(vocabulary))
+        keys = _pack_all(list(vocabulary))
         columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
         order = np.argsort(keys)
         self.keys, self.columns = keys[order], columns[order]
@@ -42,7 +42,7 @@ class _CharBlock:
         self.sublinear = vectorizer.sublinear_tf
 
     def counts(self, texts: Sequence[str]) -> _Block:
-        codes = [np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32) for t in texts]
+        codes = [_code_points(t) for t in texts]
         lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=len(codes))
         flat = np.concatenate(codes).astype(np.uint64) if codes else np.zeros(0, dtype=np.uint64)
         doc_of = np.repeat(np.arange(len(texts)), lengths)
@@ -94,11 +94,21 @@ class _WordBlock:
         return _count_matrix(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), self.width)
 
 
-def _pack(gram: str) -> int:
-    key = 0
-    for ch in gram:
-        key = (key << _BITS) | ord(ch)
-    return key
+def _code_points(text: str) -> np.ndarray:
+    # surrogatepass: a lone surrogate packs as its own value, as ord() would give
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _pack_all(grams: list[str]) -> np.ndarray:
+    """Each n-gram as one integer: its code points, 21 bits each, first character highest."""
+    lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    flat = _code_points("".join(grams)).astype(np.uint64)
+    starts = np.cumsum(lengths) - lengths
+    keys = np.zeros(len(grams), dtype=np.uint64)
+    for k in range(int(lengths.max(initial=0))):
+        longer = lengths > k
+        keys[longer] = (keys[longer] << np.uint64(_BITS)) | flat[starts[longer] + k]
+    return keys
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, width: int) -> _Block:

@@ -13,7 +13,8 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。；！？、]+", r
 _STARRED = re.compile(r"[\d*]*\*{3,}[\d*]*")
 _LONG_DIGITS = re.compile(r"\d{5,}")
 _WHITESPACE = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
+# control characters, zero-width marks, and lone surrogates (JSON can carry "\\ud800"; no encoder takes them)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff\ud800-\udfff]")
 
 URL = "URL"
 NUMBER = "NUM"

@@ -54,8 +54,37 @@ class PipelineConfig:
         return f"{self.classifier} C={self.C:g} on {self.features}{grams}{words}"
 
 
+class CompactTfidfVectorizer(TfidfVectorizer):  # type: ignore[misc]
+    """A TfidfVectorizer whose pickle holds the vocabulary as one string in column order.
+
+    A fitted vocabulary is a dict of 150,000 terms to numpy integers; joblib unpickles it opcode by
+    opcode in Python, which took 4 of the 5 seconds a model took to load. Behaviour is unchanged.
+    """
+
+    _SEPARATOR = "\x00"  # normalised text never holds it (control characters are removed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        vocabulary = state.get("vocabulary_")
+        if isinstance(vocabulary, dict) and vocabulary:
+            terms = sorted(vocabulary, key=vocabulary.__getitem__)
+            in_column_order = all(vocabulary[term] == column for column, term in enumerate(terms))
+            if in_column_order and not any(self._SEPARATOR in term for term in terms):
+                del state["vocabulary_"]
+                state["vocabulary_terms_"] = self._SEPARATOR.join(terms)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        joined = state.pop("vocabulary_terms_", None)
+        if joined is not None:
+            terms = joined.split(self._SEPARATOR)
+            state["vocabulary_"] = dict(zip(terms, range(len(terms)), strict=True))
+        super().__setstate__(state)
+
+
 def _word_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
-    return TfidfVectorizer(
+    return CompactTfidfVectorizer(
         tokenizer=tokenize_hmm if config.hmm else tokenize if config.userdict else tokenize_without_userdict,
         token_pattern=None,
         lowercase=False,
@@ -68,7 +97,7 @@ def _word_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
 
 
 def _char_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
-    return TfidfVectorizer(
+    return CompactTfidfVectorizer(
         analyzer="char",
         lowercase=False,
         ngram_range=config.char_ngrams,
@@ -81,7 +110,9 @@ def _char_vectorizer(config: PipelineConfig) -> TfidfVectorizer:
 
 def _classifier(config: PipelineConfig) -> ClassifierMixin:
     if config.classifier == "logreg":
-        return LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed)
+        # newton-cg: measured on the corpus, 6x faster to fit than lbfgs and closer to the optimum
+        # (lbfgs stopped early); cross-validated and real-message scores were the same.
+        return LogisticRegression(C=config.C, solver="newton-cg", max_iter=3000, random_state=config.seed)
     if config.classifier == "svm":
         # Sigmoid calibration turns SVM margins into probabilities; still linear per fold.
         return CalibratedClassifierCV(LinearSVC(C=config.C / 10, random_state=config.seed), cv=3, method="sigmoid")

@@ -34,6 +34,25 @@ def test_round_trip_gives_the_same_predictions(mini_bundle: TrainResult, bundle_
     assert copied.to_dict() == original.to_dict()
 
 
+def test_vocabularies_are_stored_as_one_string_and_load_back_whole(mini_bundle: TrainResult) -> None:
+    import joblib
+
+    from classifier.pipeline import CompactTfidfVectorizer
+
+    model = joblib.load(mini_bundle.path / bundle.MODEL_FILE)
+    for _, vectorizer in model.named_steps["features"].transformer_list:
+        assert isinstance(vectorizer, CompactTfidfVectorizer)
+        state = vectorizer.__getstate__()
+        assert "vocabulary_" not in state and isinstance(state["vocabulary_terms_"], str)
+        vocabulary = vectorizer.vocabulary_
+        assert sorted(vocabulary.values()) == list(range(len(vocabulary)))
+        restored = CompactTfidfVectorizer.__new__(CompactTfidfVectorizer)
+        restored.__setstate__(state)
+        assert restored.vocabulary_ == vocabulary
+        texts = ["街道办互相推诿", "怕担责不敢签字"]
+        assert (restored.transform(texts) != vectorizer.transform(texts)).nnz == 0
+
+
 def test_manifest_records_what_loading_needs(bundle_copy: Path) -> None:
     manifest = json.loads((bundle_copy / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["model_sha256"] == bundle.sha256_file(bundle_copy / "model.joblib")

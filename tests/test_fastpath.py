@@ -10,6 +10,7 @@ import pytest
 
 from classifier.config import DEFAULT_CORPUS
 from classifier.fastpath import FastScorer
+from classifier.labels import LABEL_CODES
 from classifier.normalize import normalize
 from classifier.predict import Predictor
 from classifier.train import TrainResult
@@ -34,7 +35,9 @@ def test_supported_shape_is_recognised(mini_model: Predictor) -> None:
 
 
 def test_edge_texts(mini_model: Predictor) -> None:
-    _assert_same(mini_model, ["", "好", "急急急", "a b", "不作为" * 50, "电话13812345678", "𠀀𠀁 emoji 😀 推诿"])
+    edge = ["", "好", "急急急", "a b", "不作为" * 50, "电话13812345678", "𠀀𠀁 emoji 😀 推诿", "推诿\ud800不管"]
+    _assert_same(mini_model, edge)
+    assert mini_model.predict_one("推诿\ud800不管").label in LABEL_CODES
 
 
 def test_predictor_uses_and_can_switch_off_the_fast_path(

@@ -24,6 +24,11 @@ def test_control_and_zero_width_characters_are_removed() -> None:
     assert normalize("不\u200b作\ufeff为\x07") == "不作为"
 
 
+def test_lone_surrogates_are_removed() -> None:
+    # JSON may carry "\ud800"; no encoder (nor the Rust segmenter) accepts it
+    assert normalize("推诿\ud800不管\udfff") == "推诿不管"
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
