@@ -15,6 +15,7 @@ from classifier.evaluation import (
     classification_metrics,
     learning_curve,
 )
+from classifier.folds import count_blocks
 from classifier.predict import Predictor
 from classifier.report import save_report
 from classifier.train import TARGET_PRECISION, cross_validated_quality, selected_config
@@ -33,10 +34,12 @@ def cross_validated(
     paths = paths or [DEFAULT_CORPUS]
     examples = load_examples(paths)
     config, selection = selected_config()
-    curve = learning_curve(config, [e.text for e in examples], [e.label for e in examples], folds=folds)
+    texts = [e.text for e in examples]
+    blocks = count_blocks(config, texts)  # counted once for every fit below
+    curve = learning_curve(config, texts, [e.label for e in examples], folds=folds, blocks=blocks)
     report = {
         "title": "cross-validation",
-        **cross_validated_quality(config, examples, folds, repeats),
+        **cross_validated_quality(config, examples, folds, repeats, blocks=blocks),
         "learning_curve": curve,
         "selection": selection,
         "data_sha256": data_hash(paths),

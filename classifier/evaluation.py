@@ -11,30 +11,31 @@ from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
+from classifier.folds import CountedBlock, count_blocks, fit_predict_fold
 from classifier.labels import LABEL_CODES
-from classifier.pipeline import PipelineConfig, build_pipeline
+from classifier.pipeline import PipelineConfig
 
 # Folds are independent: use both cores of the machines this runs on (BUWEI_TRAIN_JOBS overrides).
 DEFAULT_JOBS = int(os.environ.get("BUWEI_TRAIN_JOBS", "2"))
 
 
-def _ordered_proba(model: Any, texts: Sequence[str]) -> np.ndarray:
-    classes = list(model.classes_)
-    return np.asarray(model.predict_proba(list(texts)))[:, [classes.index(c) for c in LABEL_CODES]]
-
-
-def _fit_predict(
-    config: PipelineConfig, train_texts: list[str], train_y: np.ndarray, test_texts: list[str]
-) -> np.ndarray:
-    return _ordered_proba(build_pipeline(config).fit(train_texts, train_y), test_texts)
-
-
 def _parallel_fits(
-    config: PipelineConfig, texts: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], jobs: int
+    config: PipelineConfig,
+    texts: np.ndarray,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    jobs: int,
+    blocks: Sequence[CountedBlock] | None = None,
 ) -> list[np.ndarray]:
-    """Fit one model per (train, test) split, on `jobs` processes; probabilities for each test part."""
-    tasks = (delayed(_fit_predict)(config, list(texts[tr]), y[tr], list(texts[te])) for tr, te in splits)
-    return list(Parallel(n_jobs=min(jobs, len(splits)))(tasks))
+    """Fit one model per (train, test) split, on `jobs` processes; probabilities for each test part.
+
+    The texts are counted once (or `blocks` holds their counts already) and every split's features are
+    derived from the counts (classifier/folds.py).
+    """
+    counted = [block.without_terms() for block in (blocks or count_blocks(config, list(texts)))]
+    tasks = (delayed(fit_predict_fold)(config, counted, y, train, test) for train, test in splits)
+    results = Parallel(n_jobs=min(jobs, len(splits)))(tasks)
+    return [proba[:, [classes.index(c) for c in LABEL_CODES]] for classes, proba in results]
 
 
 def out_of_fold(
@@ -45,11 +46,12 @@ def out_of_fold(
     repeats: int = 1,
     seed: int = 0,
     jobs: int = DEFAULT_JOBS,
+    blocks: Sequence[CountedBlock] | None = None,
 ) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold probabilities (averaged over repeats) and the macro-F1 of every repeat."""
     texts_arr, y = np.asarray(texts, dtype=object), np.asarray(labels)
     splits = list(RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(texts_arr, y))
-    results = _parallel_fits(config, texts_arr, y, splits, jobs)
+    results = _parallel_fits(config, texts_arr, y, splits, jobs, blocks)
     total = np.zeros((len(y), len(LABEL_CODES)))
     per_repeat: list[float] = []
     for r in range(repeats):
@@ -180,6 +182,7 @@ def learning_curve(
     folds: int = 5,
     seed: int = 0,
     jobs: int = DEFAULT_JOBS,
+    blocks: Sequence[CountedBlock] | None = None,
 ) -> list[dict[str, float]]:
     """Macro-F1 on held-out folds when training on a fraction of each training split."""
     texts_arr, y = np.asarray(texts, dtype=object), np.asarray(labels)
@@ -191,7 +194,7 @@ def learning_curve(
             if len(set(y[subset])) == len(LABEL_CODES):
                 splits.append((subset, test))
                 owners.append(fraction)
-    results = _parallel_fits(config, texts_arr, y, splits, jobs)
+    results = _parallel_fits(config, texts_arr, y, splits, jobs, blocks)
     points = []
     for fraction in fractions:
         scores = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from classifier.evaluation import (
     learning_curve,
     out_of_fold,
 )
+from classifier.folds import CountedBlock, count_blocks
 from classifier.labels import LABEL_CODES
 from classifier.pipeline import PipelineConfig, build_pipeline
 from classifier.report import save_report
@@ -47,12 +50,19 @@ def selected_config(path: Path = SELECTION_FILE) -> tuple[PipelineConfig, dict[s
 
 
 def cross_validated_quality(
-    config: PipelineConfig, examples: list[Example], folds: int, repeats: int = 1
+    config: PipelineConfig,
+    examples: list[Example],
+    folds: int,
+    repeats: int = 1,
+    blocks: Sequence[CountedBlock] | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold quality of a configuration, as both `train` and `evaluate` report it: metrics after
-    temperature scaling, the temperature, the review band, and breakdowns by voice and domain."""
+    temperature scaling, the temperature, the review band, and breakdowns by voice and domain.
+    `blocks`: the examples' term counts, when the caller has them already (classifier/folds.py)."""
     labels = [e.label for e in examples]
-    raw, per_repeat = out_of_fold(config, [e.text for e in examples], labels, folds=folds, repeats=repeats)
+    raw, per_repeat = out_of_fold(
+        config, [e.text for e in examples], labels, folds=folds, repeats=repeats, blocks=blocks
+    )
     temperature = fit_temperature(labels, raw)
     proba = apply_temperature(raw, temperature)
     method = f"stratified {folds}-fold cross-validation (out-of-fold predictions)"
@@ -104,15 +114,26 @@ def train(
     labels = [e.label for e in examples]
     folds = max(2, min(folds, min(labels.count(c) for c in set(labels))))
 
-    quality = cross_validated_quality(config, examples, folds)
+    blocks = count_blocks(config, texts)
+
+    def cross_validate() -> tuple[dict[str, Any], list[dict[str, float]]]:
+        quality = cross_validated_quality(config, examples, folds, blocks=blocks)
+        # three folds and three sizes keep `train` fast; `buwei evaluate` draws the full curve
+        fractions = (0.25, 0.5, 0.75)
+        curve = learning_curve(config, texts, labels, fractions, folds=3, blocks=blocks) if with_curve else []
+        return quality, curve
+
+    # The folds run in worker processes (driven from a thread that mostly waits) while this thread fits
+    # the final model: both cores stay busy, and the tokens counted above are still in its cache.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        validated = background.submit(cross_validate)
+        model = build_pipeline(config).fit(texts, labels)
+        quality, curve = validated.result()
     metrics, thresholds, temperature = quality["metrics"], quality["thresholds"], quality["temperature"]
-    # three folds and three sizes keep `train` fast; `buwei evaluate` draws the full curve
-    curve = learning_curve(config, texts, labels, fractions=(0.25, 0.5, 0.75), folds=3) if with_curve else []
     if curve:
         curve.append(
             {"fraction": 1.0, "train_size": int(len(labels) * (folds - 1) / folds), "macro_f1": metrics["macro_f1"]}
         )
-    model = build_pipeline(config).fit(texts, labels)
     digest = data_hash(paths)
 
     report = {
