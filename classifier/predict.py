@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ _MEANINGFUL_SINGLE = set("怕拖推懒躲慌懂等催卡混")
 _NOISE_TERM = re.compile(r"^[A-Za-z0-9.%]*[A-Za-z0-9][A-Za-z0-9.%]*[市区县镇村乡省号年月日元次个]?$")
 
 
+@lru_cache(maxsize=65_536)
 def _readable(term: str) -> bool:
     if term in _NOT_EVIDENCE or _NOISE_TERM.match(term):
         return False
@@ -143,15 +145,20 @@ class Predictor:
         texts = list(texts)
         normalized = [normalize(t) for t in texts]
         features, proba = self._scores(normalized, texts)
+        ranked = np.argsort(-proba, axis=1)
+        if evidence_terms:
+            # every feature's push toward its text's label, for the whole batch at once
+            row_of = np.repeat(ranked[:, 0], np.diff(features.indptr))
+            pushes = features.data * self._relative[row_of, features.indices]
+            usable = self._evidence_columns[features.indices]
         results = []
         for row, probs in enumerate(proba):
-            ranked = np.argsort(-probs)
-            best, second = int(ranked[0]), int(ranked[1])
+            best, second = int(ranked[row, 0]), int(ranked[row, 1])
             confidence = float(probs[best])
             margin = confidence - float(probs[second])
             span = slice(features.indptr[row], features.indptr[row + 1])
             evidence = (
-                self._evidence(features.indices[span], features.data[span], best, normalized[row], evidence_terms)
+                self._evidence(features.indices[span], pushes[span], usable[span], normalized[row], evidence_terms)
                 if evidence_terms
                 else []
             )
@@ -172,33 +179,32 @@ class Predictor:
         return self.predict([text])[0]
 
     def _evidence(
-        self, indices: np.ndarray, values: np.ndarray, label: int, text: str, limit: int
+        self, indices: np.ndarray, pushes: np.ndarray, usable: np.ndarray, text: str, limit: int
     ) -> list[dict[str, Any]]:
-        """Terms that pushed this text toward `label`, as whole words where possible.
+        """Terms that pushed this text toward its label, as whole words where possible.
 
-        Only the strongest features are mapped back to words (a long text has thousands of n-grams,
-        and the weakest cannot reach the top of the list)."""
-        usable = self._evidence_columns[indices]
-        indices, values = indices[usable], values[usable]
-        contributions = values * self._relative[label, indices]
+        `pushes`: each feature's value times its relative weight for the label; `usable`: the features
+        evidence may come from. Only the strongest features are mapped back to words (a long text has
+        thousands of n-grams, and the weakest cannot reach the top of the list)."""
+        indices, contributions = indices[usable], pushes[usable]
         strongest = np.argsort(-contributions)[: EVIDENCE_FEATURES_PER_TERM * limit]
         strongest = strongest[contributions[strongest] > 0]
         if not len(strongest):
             return []
         spans: tuple[list[int], list[int]] | None = None
         totals: dict[str, float] = defaultdict(float)
-        for index, value in zip(indices[strongest], contributions[strongest], strict=True):
-            kind, gram = self._names[int(index)]
+        for column, value in zip(indices[strongest].tolist(), contributions[strongest].tolist(), strict=True):
+            kind, gram, joined, words = self._names.describe(column)
             if kind == "word":
-                joined = gram.replace(" ", "")
                 # a bigram across punctuation is not a substring: credit its words instead
-                terms = [joined] if joined in text else gram.split(" ")
+                terms = (joined,) if joined in text else words
             else:
                 spans = spans or _token_spans(text, tokenize(text))
-                terms = [_covering_words(gram, text, *spans)]
+                terms = (_covering_words(gram, text, *spans),)
+            share = value / len(terms)
             for term in terms:
                 if term and _readable(term):
-                    totals[term] += float(value) / len(terms)
+                    totals[term] += share
         # rounded weight first, then the term: ties read the same whichever path computed them
         best = sorted(totals.items(), key=lambda item: (-round(item[1], 4), item[0]))[:limit]
         return [{"term": term, "weight": round(weight, 4)} for term, weight in best]
@@ -213,6 +219,7 @@ class _FeatureNames:
         self.kinds: list[str] = []
         self.terms: list[list[str]] = []
         self.offsets = [0]
+        self._described: dict[int, tuple[str, str, str, tuple[str, ...]]] = {}  # bounded by the columns
         for kind, vectorizer in union.transformer_list:
             vocabulary: dict[str, int] = vectorizer.vocabulary_
             terms = [""] * len(vocabulary)
@@ -225,6 +232,14 @@ class _FeatureNames:
     def __getitem__(self, column: int) -> tuple[str, str]:
         block = bisect.bisect_right(self.offsets, column) - 1
         return self.kinds[block], self.terms[block][column - self.offsets[block]]
+
+    def describe(self, column: int) -> tuple[str, str, str, tuple[str, ...]]:
+        """(kind, term, the term without spaces, its words): what evidence needs, worked out once."""
+        found = self._described.get(column)
+        if found is None:
+            kind, term = self[column]
+            found = self._described[column] = (kind, term, term.replace(" ", ""), tuple(term.split(" ")))
+        return found
 
     def columns_of(self, kind: str) -> np.ndarray:
         """A mask of the columns of vectorizer `kind`; every column when there is no such vectorizer."""

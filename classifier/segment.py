@@ -91,7 +91,7 @@ def cut(text: str, hmm: bool = False, with_userdict: bool = True, backend: str |
 @lru_cache(maxsize=20_000)
 def _words(text: str, hmm: bool, with_userdict: bool, backend: str) -> tuple[str, ...]:
     # Cached: cross-validation tokenises the same texts once per fold, and evidence re-reads them.
-    return tuple([tok for tok in cut(text, hmm, with_userdict, backend) if tok.isalnum()])
+    return tuple(filter(str.isalnum, cut(text, hmm, with_userdict, backend)))
 
 
 def tokenize(text: str) -> list[str]:

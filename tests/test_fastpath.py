@@ -63,3 +63,18 @@ def test_equal_on_the_real_messages(default_model: Predictor, real_messages: Pat
     with real_messages.open(encoding="utf-8", newline="") as handle:
         texts = [f"{row['title']}\n{row['text']}" for row in csv.DictReader(handle)]
     _assert_same(default_model, texts[::3])
+
+
+def test_key_index_finds_every_key_and_nothing_else() -> None:
+    from classifier.fastpath import _KeyIndex
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(1, 2**63, 5000, dtype=np.uint64))
+    # keys that share a home slot force probing past occupied slots
+    keys = np.unique(np.concatenate([keys, keys[:50] + np.uint64(1), np.arange(1, 200, dtype=np.uint64)]))
+    columns = rng.permutation(len(keys)).astype(np.int64)
+    index = _KeyIndex(keys, columns)
+    assert np.array_equal(index.find(keys), columns)
+    absent = np.setdiff1d(rng.integers(1, 2**63, 5000, dtype=np.uint64), keys)
+    assert (index.find(absent) == -1).all()
+    assert len(index.find(np.zeros(0, dtype=np.uint64))) == 0
