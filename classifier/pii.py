@@ -18,7 +18,10 @@ _ID_CANDIDATE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 # A card number is 13-19 digits written solid or in groups of four; anything else with dashes (a date
 # stamp like 20261127-031551, a model version) is not one, even when it happens to pass Luhn.
 _CARD_CANDIDATE = re.compile(r"(?<![\d-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?)(?![\d-])")
-_DIGIT = re.compile(r"\d")
+# Every number masked below is a run of 7+ digits, stars, spaces, dashes or pluses that starts with a
+# digit or star. Most texts have none (dates are written 2023年5月), and one search for such a run is
+# much cheaper than the four lookbehind patterns.
+_NUMBER_RUN = re.compile(r"[\d*][\d*\s+-]{6,}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 PHONE = "PHONE"
@@ -59,8 +62,13 @@ def mask_pii(text: str) -> str:
     """Replace personal numbers and e-mail addresses with placeholder words."""
     if "@" in text:  # the e-mail pattern is slow; most texts have no @
         text = _EMAIL.sub(EMAIL, text)
-    if not _DIGIT.search(text):
+    if not _NUMBER_RUN.search(text):
         return text
+    return mask_numbers(text)
+
+
+def mask_numbers(text: str) -> str:
+    """Mask 身份证, mobile, bank card and landline numbers (the numbers `mask_pii` looks for)."""
     text = _ID_CANDIDATE.sub(_mask_id, text)
     text = _MOBILE.sub(PHONE, text)
     text = _CARD_CANDIDATE.sub(_mask_card, text)

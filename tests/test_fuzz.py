@@ -31,6 +31,29 @@ def test_normalize_is_total_and_idempotent(text: str) -> None:
     assert once == once.strip() and "  " not in once
 
 
+NUMBERY = st.text(alphabet="0123456789 -+*\n\txX@.年月日:/wWhtps电话", max_size=30)
+NUMBER_PIECES = st.sampled_from(
+    ["13812345678", "138-1234-5678", "+86 138 1234 5678", "0086-13912345678", "138****5678", "0731-1234567",
+     "010-12345678", "11010519491231002X", "4111 1111 1111 1111", "6222021234567890123", "2023年5月1日",
+     "a@b.cn", "http://x.cn/a", "WWW.X.CN", "*****"]
+)  # fmt: skip
+MIXED = st.lists(st.one_of(NUMBER_PIECES, NUMBERY), max_size=6).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(MIXED)
+def test_the_cheap_gates_skip_only_texts_the_patterns_would_not_change(text: str) -> None:
+    # mask_pii and normalize skip their slow patterns unless a cheap check says they could match
+    from classifier import normalize as n
+    from classifier import pii
+
+    assert mask_pii(text) == pii.mask_numbers(pii._EMAIL.sub(pii.EMAIL, text))
+    ungated = n._URL.sub(n.URL, n._CONTROL.sub("", text))
+    ungated = n._STARRED.sub(n.MASKED, pii.mask_numbers(pii._EMAIL.sub(pii.EMAIL, ungated)))
+    ungated = n._WHITESPACE.sub(" ", n._LONG_DIGITS.sub(n.NUMBER, ungated)).strip()
+    assert normalize(text) == ungated
+
+
 @settings(max_examples=300, deadline=None)
 @given(DIGITY)
 def test_masking_never_leaves_a_mobile_number(text: str) -> None:
