@@ -8,6 +8,7 @@ formatter, including exception messages and tracebacks, passes through classifie
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -22,16 +23,32 @@ EVENTS = logging.getLogger("buwei.events")
 MAX_FIELD_CHARS = 500
 
 
+# mask_pii is pure, and most strings a line carries repeat from line to line: event names, methods,
+# routes, labels, the model version. Remembering its answer for short strings took the masking of an
+# access line from ≈112k to ≈72k instructions (the request id, new each time, is most of the rest).
+# Every string is still masked; the memo only lives in memory, 1,024 strings of ≤ 64 characters.
+_MEMO_MAX_CHARS = 64
+
+
+@functools.lru_cache(maxsize=1024)
+def _mask_short(value: str) -> str:
+    return mask_pii(value)
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_pii(value)[:MAX_FIELD_CHARS]
+        return (_mask_short(value) if len(value) <= _MEMO_MAX_CHARS else mask_pii(value))[:MAX_FIELD_CHARS]
+    if value is None or isinstance(value, (bool, int, float)):  # a tuple: twice as fast as a union here
+        return value
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
     return _clean(str(value))
+
+
+# json.dumps with options builds a JSONEncoder for every call; a prebuilt one writes the same bytes.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
@@ -56,7 +73,7 @@ class JsonFormatter(logging.Formatter):
             line["error_type"] = type(exc).__name__
             line["error"] = _clean(str(exc))
             line["traceback"] = mask_pii("".join(traceback.format_exception(exc)))[-4000:]
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _encode(line)
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
@@ -71,6 +88,19 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+
+def access(level: int, fields: dict[str, Any]) -> None:
+    """Log one access line ("request") with its fields.
+
+    Made by hand rather than with ACCESS.log, which first walks the stack for the caller's file and
+    line (≈16k instructions, a twentieth of an access line's cost): a JSON line never shows them.
+    """
+    if ACCESS.isEnabledFor(level):
+        record = ACCESS.makeRecord(
+            ACCESS.name, level, "(unknown file)", 0, "request", (), None, extra={"fields": fields}
+        )
+        ACCESS.handle(record)
 
 
 def event(name: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -20,11 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import API_KEY_HEADER, key_accepted, needs_api_key, unauthorized_error
 from api.errors import MAX_BODY_SCOPE_KEY, body_too_large_message, error_response
-from api.logs import ACCESS, EVENTS
+from api.logs import EVENTS, access
 from api.metrics import Metrics
 from api.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.encode()
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Probes and scrapes would drown the access log at INFO: they are logged at DEBUG.
 _QUIET_ROUTES = {"/healthz", "/readyz", "/metrics", "/static"}
@@ -44,6 +45,14 @@ class RouteTemplates:
                 for template in self.openapi().get("paths", {})
             ]
         return next((template for pattern, template in self._patterns if pattern.fullmatch(path)), None)
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header; `name` in lower case, as ASGI gives names."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
 
 
 def route_of(scope: Scope, templates: Callable[[str], str | None] | None = None) -> str:
@@ -68,7 +77,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        incoming = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER.encode()), b"").decode("latin-1")
+        incoming = (header(scope, _REQUEST_ID_KEY) or b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -82,7 +91,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 response_started = True
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (_REQUEST_ID_KEY, request_id.encode())]
             await send(message)
 
         if not scrape:
@@ -108,22 +117,17 @@ class RequestContextMiddleware:
             method = str(scope.get("method", ""))
             if not scrape:
                 self.metrics.observe_request(method, route, status, seconds)
-            level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
-            if ACCESS.isEnabledFor(level):
-                ACCESS.log(
-                    level,
-                    "request",
-                    extra={
-                        "fields": {
-                            "request_id": request_id,
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "latency_ms": round(seconds * 1000, 2),
-                            **fields,
-                        }
-                    },
-                )
+            access(
+                logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+                {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "latency_ms": round(seconds * 1000, 2),
+                    **fields,
+                },
+            )
 
 
 class ApiKeyMiddleware:
@@ -136,7 +140,7 @@ class ApiKeyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.settings.api_key is not None and needs_api_key(str(scope.get("path", ""))):
-            given = next((v for k, v in scope["headers"] if k == self.header), None)
+            given = header(scope, self.header)
             if not key_accepted(self.settings, given.decode("latin-1") if given is not None else None):
                 refused = unauthorized_error()
                 await error_response(401, refused.code, refused.message)(scope, receive, send)
@@ -165,7 +169,7 @@ class BodySizeLimitMiddleware:
             return
         cap = self.caps.get(str(scope.get("path", "")), self.default)
         scope[MAX_BODY_SCOPE_KEY] = cap
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        declared = header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > cap:
             await self._refuse(scope, receive, send, cap)
             return

@@ -118,6 +118,24 @@ def test_log_lines_mask_personal_data_in_every_field(pii: str, digits: str, capl
     assert any(placeholder in line for placeholder in ("PHONE", "IDNO", "CARD", "EMAIL"))
 
 
+def test_masking_holds_for_repeated_and_for_long_strings(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="buwei")
+    short, long = "来电 13812345678", "群众反映" * 20 + " 13812345678"  # remembered / too long to remember
+    for _ in range(2):
+        event("probe", short=short, long=long)
+    for line in lines(caplog)[-2:]:
+        assert line["short"] == "来电 PHONE" and line["long"].endswith(" PHONE")
+
+
+def test_access_line_masks_a_request_id_that_looks_like_a_phone_number(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(2):
+        client.post("/v1/classify", json={"text": "部门之间互相推诿扯皮"}, headers={"X-Request-ID": "13812345678"})
+    access = [line for line in lines(caplog) if line["logger"] == "buwei.access"]
+    assert [line["request_id"] for line in access] == ["PHONE", "PHONE"]
+
+
 @pytest.mark.parametrize("number", PII_NEGATIVE)
 def test_log_lines_keep_numbers_that_are_not_personal_data(number: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="buwei")
