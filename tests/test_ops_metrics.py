@@ -73,3 +73,11 @@ def test_scrapes_are_not_counted_as_traffic(client: TestClient) -> None:
     scrape(client)
     samples = scrape(client)
     assert not any(name == "buwei_http_requests_total" and ("route", "/metrics") in labels for name, labels in samples)
+
+
+def test_unknown_methods_are_counted_together(client: TestClient) -> None:
+    for method in ("BREW", "PROPFIND", "BREW"):
+        client.request(method, "/v1/classify")
+    samples = scrape(client)
+    assert value(samples, "buwei_http_requests_total", method="OTHER", route="/v1/classify", status="405") == 3
+    assert not any(("method", "BREW") in labels for _, labels in samples)
