@@ -72,7 +72,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "needs_review",
     "evidence",
 )
-CHUNK_ROWS = 2000  # rows read, predicted and written at a time
+CHUNK_ROWS = 500  # rows read, predicted and written at a time: small enough to keep every job busy to the end
 # Header names that hold the complaint, most specific first. Matched after NFKC and case folding:
 # an exact match anywhere beats a name that merely contains one.
 TEXT_COLUMN_NAMES: tuple[str, ...] = (

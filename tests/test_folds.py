@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from classifier.config import DEFAULT_CORPUS
 from classifier.corpus import load_examples
@@ -19,10 +21,18 @@ from classifier.train import selected_config
 MINI_CORPUS = Path(__file__).parent / "fixtures" / "mini_corpus.csv"
 
 
+def _scikit_learn_pipeline(config: PipelineConfig) -> Pipeline:
+    """The configuration's Pipeline with scikit-learn's own TfidfVectorizer (the reference)."""
+    pipeline = build_pipeline(config)
+    union = pipeline.named_steps["features"]
+    union.transformer_list = [(name, TfidfVectorizer(**v.get_params())) for name, v in union.transformer_list]
+    return pipeline
+
+
 def _assert_fold_equals_pipeline(config: PipelineConfig, texts: list[str], labels: list[str]) -> None:
     y = np.asarray(labels)
     train, test = next(StratifiedKFold(3, shuffle=True, random_state=1).split(texts, y))
-    pipeline = build_pipeline(config).fit([texts[i] for i in train], y[train])
+    pipeline = _scikit_learn_pipeline(config).fit([texts[i] for i in train], y[train])
     union = pipeline.named_steps["features"]
     blocks = count_blocks(config, texts)
     assert len(blocks) == len(union.transformer_list)
