@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from classifier.errors import BadInputError, BuweiError, ColumnNotFoundError
 from classifier.labels import LABEL_CODES, LABEL_ZH
+from classifier.segment import load_segmenters
 from classifier.tables import (
     MISSING,
     SUPPORTED_SUFFIXES,
@@ -434,6 +435,7 @@ def label_file(
         with contextlib.ExitStack() as stack:
             pool = None
             if parallel:  # fork before any other thread (the progress bar's) starts
+                load_segmenters()  # once here, shared by every worker
                 context = multiprocessing.get_context("fork")
                 pool = stack.enter_context(context.Pool(jobs, initializer=_init_worker, initargs=(model,)))
             header = [*output_names(info.columns), *OUTPUT_COLUMNS]
