@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from classifier.errors import BadInputError, BuweiError, ColumnNotFoundError
 from classifier.labels import LABEL_CODES, LABEL_ZH
-from classifier.segment import load_segmenters
 from classifier.tables import (
     MISSING,
     SUPPORTED_SUFFIXES,
@@ -435,7 +434,8 @@ def label_file(
         with contextlib.ExitStack() as stack:
             pool = None
             if parallel:  # fork before any other thread (the progress bar's) starts
-                load_segmenters()  # once here, shared by every worker
+                if callable(warm_up := getattr(model, "warm_up", None)):
+                    warm_up()  # load what every worker needs once, here, and share it
                 context = multiprocessing.get_context("fork")
                 pool = stack.enter_context(context.Pool(jobs, initializer=_init_worker, initargs=(model,)))
             header = [*output_names(info.columns), *OUTPUT_COLUMNS]

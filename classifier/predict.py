@@ -25,7 +25,7 @@ from classifier.fastpath import FastScorer
 from classifier.labels import LABEL_CODES, LABEL_ZH
 from classifier.normalize import normalize
 from classifier.pipeline import linear_weights
-from classifier.segment import tokenize
+from classifier.segment import load_segmenters, tokenize
 
 EVIDENCE_TERMS = 6
 EVIDENCE_FEATURES_PER_TERM = 8
@@ -177,6 +177,10 @@ class Predictor:
 
     def predict_one(self, text: str) -> Prediction:
         return self.predict([text])[0]
+
+    def warm_up(self) -> None:
+        """Load the segmenters now (jieba takes ~1 s), e.g. once before forking labelling workers."""
+        load_segmenters()
 
     def _evidence(
         self, indices: np.ndarray, pushes: np.ndarray, usable: np.ndarray, text: str, limit: int

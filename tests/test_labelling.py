@@ -364,6 +364,22 @@ def test_jobs_really_run_in_worker_processes(tmp_path: Path) -> None:
     assert str(os.getpid()) not in pids and len(pids) == 2
 
 
+class _WarmedPredictor(_PidPredictor):
+    def __init__(self) -> None:
+        self.warmed_in: list[int] = []
+
+    def warm_up(self) -> None:
+        self.warmed_in.append(os.getpid())
+
+
+def test_the_model_warms_up_once_before_the_workers_fork(tmp_path: Path) -> None:
+    # jieba loads in ~1 s: once in the parent, shared by the forked workers, not once in each
+    predictor = _WarmedPredictor()
+    src = _generated(tmp_path / "in.csv", 400)
+    label_file(src, tmp_path / "out.csv", predictor=predictor, jobs=2, show_progress=False, chunk_rows=20)
+    assert predictor.warmed_in == [os.getpid()]
+
+
 _MEMORY_CHILD = """
 import sys
 from pathlib import Path
