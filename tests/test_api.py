@@ -23,6 +23,7 @@ from api.schemas import (
     CLASSIFY_MAX_BODY_BYTES,
     MAX_BATCH_TEXTS,
     MAX_TEXT_CHARS,
+    BatchResponse,
     ClassifyResult,
 )
 from api.settings import Settings
@@ -102,12 +103,15 @@ def test_classify_matches_the_predictor(client: TestClient, mini_model: Predicto
     assert client.post("/v1/classify", json={"text": TEXT}).json() == mini_model.predict_one(TEXT).to_dict()
 
 
-def test_classify_answers_the_bytes_its_response_model_would(client: TestClient, mini_model: Predictor) -> None:
-    # The handler answers a prepared JSONResponse; it must read exactly as ClassifyResult serialises it.
-    response = client.post("/v1/classify", json={"text": TEXT})
-    expected = ClassifyResult.model_validate(mini_model.predict_one(TEXT).to_dict()).model_dump_json()
-    assert response.content == expected.encode()
-    assert response.headers["content-type"] == "application/json"
+def test_results_are_the_bytes_their_response_models_would_write(client: TestClient, mini_model: Predictor) -> None:
+    # The handlers answer prepared responses: they must read exactly as the response models serialise.
+    texts = [TEXT, "感谢社区工作人员耐心帮我们解决了停车难的问题。"]
+    single = client.post("/v1/classify", json={"text": TEXT})
+    batch = client.post("/v1/classify/batch", json={"texts": texts})
+    results = [p.to_dict() for p in mini_model.predict(texts)]
+    assert single.content == ClassifyResult.model_validate(results[0]).model_dump_json().encode()
+    assert batch.content == BatchResponse.model_validate({"results": results}).model_dump_json().encode()
+    assert single.headers["content-type"] == batch.headers["content-type"] == "application/json"
 
 
 def test_long_text_is_classified_off_the_event_loop_with_the_same_result(
