@@ -126,7 +126,8 @@ def bench_label(texts: list[str], models: Path, copies: int) -> dict[str, Any]:
     """`buwei label` on a CSV of the texts `copies` times over: an archive is larger than a sample, and a
     few seconds of start-up (imports, model, jieba) would otherwise decide the 2-job scaling."""
     result: dict[str, Any] = {"rows": len(texts) * copies}
-    texts = texts * copies
+    # each copy marked, so that no copy is a repeat (the tokenizer caches the texts it has seen)
+    texts = [t if k == 0 else f"{t}（第{k}份）" for k in range(copies) for t in texts]
     chars = sum(len(t) for t in texts)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.csv"
