@@ -362,7 +362,7 @@ def bench_model(models: Path) -> dict[str, Any]:
 def in_process_rate(texts: list[str], models: Path) -> float:
     got = child_json(
         "import json,time\nfrom classifier.predict import Predictor\np=Predictor.load()\n"
-        "p.predict(['预热'])\n"
+        "p.warm_up(); p.predict(['预热'])\n"
         f"texts=json.load(open({str(TEXTS_FILE)!r},encoding='utf-8'))[:2000]\n"
         "t=time.perf_counter()\nfor i in range(0,len(texts),100): p.predict(texts[i:i+100])\n"
         "print(json.dumps({'tps':len(texts)/(time.perf_counter()-t)}))",
