@@ -11,7 +11,7 @@ vectorizers (classifier/pipeline.py); tests prove both equal scikit-learn's resu
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -29,8 +29,36 @@ class LearnedTerms:
     idf: np.ndarray
 
 
-_BITS = 21  # a code point fits in 21 bits: three characters fit in one uint64
+BITS = 21  # a code point fits in 21 bits: three characters fit in one uint64
+MAX_PACKED_CHARS = 3
 _WHITE_SPACES = re.compile(r"\s\s+")  # what scikit-learn's character analyser folds to one space
+
+
+def code_points(text: str) -> np.ndarray:
+    """The text's code points as uint64 (surrogatepass: a lone surrogate counts as its own value)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def ngram_positions(lengths: np.ndarray, sizes: Sequence[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For sequences of `lengths` laid end to end: for each n in `sizes`, where every n-gram starts and
+    which sequence it belongs to. No n-gram crosses into the next sequence."""
+    doc_of = np.repeat(np.arange(len(lengths)), lengths)
+    end_of = np.repeat(np.cumsum(lengths), lengths)  # where each position's sequence ends
+    for n in sizes:
+        starts = np.arange(max(len(doc_of) - n + 1, 0))
+        starts = starts[starts + n <= end_of[starts]]
+        yield n, starts, doc_of[starts]
+
+
+def pack_chars(codes: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """The n-grams of `codes` at `starts` as integers, packed left-aligned: the first character in the
+    highest bits and zeros after a short gram, so that numeric order is string order."""
+    key = np.zeros(len(starts), dtype=np.uint64)
+    for k in range(MAX_PACKED_CHARS):
+        key <<= np.uint64(BITS)
+        if k < n:
+            key |= codes[starts + k]
+    return key
 
 
 def count_terms(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> tuple[sparse.csr_matrix, list[str]]:
@@ -41,7 +69,7 @@ def count_terms(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> tuple[spar
     other configuration is counted by scikit-learn itself."""
     plain = vectorizer.preprocessor is None and not vectorizer.lowercase and vectorizer.strip_accents is None
     low, high = vectorizer.ngram_range
-    if plain and vectorizer.analyzer == "char" and high <= 3:
+    if plain and vectorizer.analyzer == "char" and high <= MAX_PACKED_CHARS:
         return _count_chars(texts, low, high)
     if plain and vectorizer.analyzer == "word" and callable(vectorizer.tokenizer) and vectorizer.stop_words is None:
         tokens = [vectorizer.tokenizer(t) for t in texts]
@@ -72,27 +100,19 @@ def _count_chars(texts: Sequence[str], low: int, high: int) -> tuple[sparse.csr_
     """scikit-learn's char analyser on packed integers. A gram is packed left-aligned (its first
     character in the highest bits, zeros after a short gram), so numeric order is string order."""
     folded = [_WHITE_SPACES.sub(" ", t) for t in texts]
-    codes = [np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for t in folded]
     lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
-    flat = np.concatenate(codes).astype(np.uint64) if codes else np.zeros(0, dtype=np.uint64)
-    doc_of = np.repeat(np.arange(len(folded)), lengths)
-    end_of = np.repeat(np.cumsum(lengths), lengths)
+    codes = code_points("".join(folded))
     keys, docs = [], []
-    for n in range(low, high + 1):
-        starts = np.arange(max(len(flat) - n + 1, 0))
-        starts = starts[starts + n <= end_of[starts]]  # no gram crosses into the next text
-        key = np.zeros(len(starts), dtype=np.uint64)
-        for k in range(3):
-            key <<= np.uint64(_BITS)
-            if k < n:
-                key |= flat[starts + k]
-        keys.append(key)
-        docs.append(doc_of[starts])
+    for n, starts, doc in ngram_positions(lengths, range(low, high + 1)):
+        keys.append(pack_chars(codes, starts, n))
+        docs.append(doc)
     grams, term_ids = np.unique(np.concatenate(keys), return_inverse=True)
     matrix = _count_matrix(np.concatenate(docs), term_ids.ravel(), len(folded), len(grams))
-    spread = np.stack([(grams >> np.uint64(_BITS * (2 - k))) & np.uint64((1 << _BITS) - 1) for k in range(3)], axis=1)
+    width = MAX_PACKED_CHARS
+    shifts = [np.uint64(BITS * (width - 1 - k)) for k in range(width)]
+    spread = np.stack([(grams >> shift) & np.uint64((1 << BITS) - 1) for shift in shifts], axis=1)
     joined = spread.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-    terms = [joined[i : i + 3].rstrip("\x00") for i in range(0, len(joined), 3)]
+    terms = [joined[i : i + width].rstrip("\x00") for i in range(0, len(joined), width)]
     return matrix, terms
 
 
@@ -105,18 +125,14 @@ def _count_words(tokens: list[list[str]], low: int, high: int) -> tuple[sparse.c
         count=sum(map(len, tokens)),
     )
     lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-    doc_of = np.repeat(np.arange(len(tokens)), lengths)
-    end_of = np.repeat(np.cumsum(lengths), lengths)
     vocabulary_size = max(len(ids), 1)
     keys, docs, sizes = [], [], []
-    for n in range(low, high + 1):
-        starts = np.arange(max(len(flat) - n + 1, 0))
-        starts = starts[starts + n <= end_of[starts]]  # no n-gram crosses into the next text
+    for n, starts, doc in ngram_positions(lengths, range(low, high + 1)):
         key = np.zeros(len(starts), dtype=np.int64)
         for k in range(n):  # an n-gram of word ids as one number in base vocabulary_size
             key = key * vocabulary_size + flat[starts + k]
         keys.append(key)
-        docs.append(doc_of[starts])
+        docs.append(doc)
         sizes.append(np.full(len(starts), n))
     # grams of different lengths may share a number: the length goes into the lowest digit
     tagged = np.concatenate(keys) * (high + 1) + np.concatenate(sizes)

@@ -23,9 +23,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from classifier.counting import MAX_PACKED_CHARS, code_points, ngram_positions, pack_chars
 from classifier.normalize import normalize
-
-_BITS = 21  # every Unicode code point fits in 21 bits, so three fit in one uint64
 
 
 class _CharBlock:
@@ -34,26 +33,25 @@ class _CharBlock:
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         self.low, self.high = vectorizer.ngram_range
         vocabulary: dict[str, int] = vectorizer.vocabulary_
+        grams = list(vocabulary)
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        codes, starts = code_points("".join(grams)), np.cumsum(lengths) - lengths
+        keys = np.zeros(len(grams), dtype=np.uint64)
+        for n in np.unique(lengths).tolist():
+            keys[lengths == n] = pack_chars(codes, starts[lengths == n], n)
         columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
-        self.index = _KeyIndex(_pack_all(list(vocabulary)), columns)
+        self.index = _KeyIndex(keys, columns)
         self.width = len(vocabulary)
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.sublinear = vectorizer.sublinear_tf
 
     def counts(self, texts: Sequence[str]) -> _Block:
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        flat = _code_points("".join(texts)).astype(np.uint64)
-        doc_of = np.repeat(np.arange(len(texts)), lengths)
-        end_of = np.repeat(np.cumsum(lengths), lengths)  # where each position's text ends
+        codes = code_points("".join(texts))
         docs, found = [], []
-        for n in range(self.low, self.high + 1):
-            starts = np.arange(len(flat) - n + 1) if len(flat) >= n else np.zeros(0, dtype=np.int64)
-            starts = starts[starts + n <= end_of[starts]]  # no n-gram crosses into the next text
-            key = flat[starts]
-            for k in range(1, n):
-                key = (key << np.uint64(_BITS)) | flat[starts + k]
-            docs.append(doc_of[starts])
-            found.append(key)
+        for n, starts, doc in ngram_positions(lengths, range(self.low, self.high + 1)):
+            found.append(pack_chars(codes, starts, n))
+            docs.append(doc)
         columns = self.index.find(np.concatenate(found))
         known = columns >= 0
         return _count_matrix(np.concatenate(docs)[known], columns[known], self.width)
@@ -63,7 +61,7 @@ class _WordBlock:
     """Word n-gram TF-IDF of one fitted vectorizer, with its own tokenizer.
 
     Each token becomes a word id with one dict lookup (in C, through map); an n-gram of ids becomes
-    one integer, looked up for a whole batch with `searchsorted`."""
+    one integer, looked up for a whole batch in a _KeyIndex."""
 
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         self.low, self.high = vectorizer.ngram_range
@@ -99,12 +97,9 @@ class _WordBlock:
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         every = itertools.chain.from_iterable(tokens)
         ids = np.fromiter(map(self.word_ids.get, every, itertools.repeat(-1)), dtype=np.int64, count=int(lengths.sum()))
-        doc_of = np.repeat(np.arange(len(tokens)), lengths)
-        end_of = np.repeat(np.cumsum(lengths), lengths)  # where each position's text ends
         rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-        for n, index in self.lookup.items():
-            starts = np.arange(max(len(ids) - n + 1, 0))
-            starts = starts[starts + n <= end_of[starts]]  # no n-gram crosses into the next text
+        for n, starts, doc_of_start in ngram_positions(lengths, list(self.lookup)):
+            index = self.lookup[n]
             key = np.zeros(len(starts), dtype=np.int64)
             known = np.ones(len(starts), dtype=bool)
             for k in range(n):
@@ -113,7 +108,7 @@ class _WordBlock:
                 key = key * self.base + part
             found = index.find(key[known].astype(np.uint64))
             hit = found >= 0
-            rows.append(doc_of[starts[known][hit]])
+            rows.append(doc_of_start[known][hit])
             cols.append(found[hit])
         return _count_matrix(np.concatenate(rows), np.concatenate(cols), self.width)
 
@@ -157,23 +152,6 @@ class _KeyIndex:
             going_on = occupied & ~same  # an empty slot ends the search: the key is not there
             active, slot = active[going_on], (slot[going_on] + 1) & self.mask
         return found
-
-
-def _code_points(text: str) -> np.ndarray:
-    # surrogatepass: a lone surrogate packs as its own value, as ord() would give
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
-def _pack_all(grams: list[str]) -> np.ndarray:
-    """Each n-gram as one integer: its code points, 21 bits each, first character highest."""
-    lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-    flat = _code_points("".join(grams)).astype(np.uint64)
-    starts = np.cumsum(lengths) - lengths
-    keys = np.zeros(len(grams), dtype=np.uint64)
-    for k in range(int(lengths.max(initial=0))):
-        longer = lengths > k
-        keys[longer] = (keys[longer] << np.uint64(_BITS)) | flat[starts[longer] + k]
-    return keys
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, width: int) -> _Block:
@@ -229,6 +207,8 @@ class FastScorer:
             if not isinstance(v, TfidfVectorizer) or v.lowercase or v.norm != "l2" or not v.use_idf:
                 return False
             if v.analyzer == "char":
+                if v.ngram_range[1] > MAX_PACKED_CHARS:  # a longer gram would not fit in one uint64
+                    return False
                 continue
             if v.analyzer != "word" or v.tokenizer is None or v.preprocessor is not None or v.stop_words:
                 return False

@@ -78,3 +78,17 @@ def test_key_index_finds_every_key_and_nothing_else() -> None:
     absent = np.setdiff1d(rng.integers(1, 2**63, 5000, dtype=np.uint64), keys)
     assert (index.find(absent) == -1).all()
     assert len(index.find(np.zeros(0, dtype=np.uint64))) == 0
+
+
+def test_character_grams_longer_than_three_are_left_to_the_pipeline() -> None:
+    # four 21-bit code points do not fit in one uint64 key: the fast path must not take such a model
+    from dataclasses import replace
+
+    from classifier.corpus import load_examples
+    from classifier.pipeline import PipelineConfig, build_pipeline
+    from tests.conftest import MINI_CORPUS
+
+    examples = load_examples([MINI_CORPUS])
+    texts, labels = [e.text for e in examples], [e.label for e in examples]
+    assert FastScorer.supports(build_pipeline(PipelineConfig()).fit(texts, labels))
+    assert not FastScorer.supports(build_pipeline(replace(PipelineConfig(), char_ngrams=(1, 4))).fit(texts, labels))
